@@ -1,0 +1,147 @@
+"""Benchmark: ingest a generated 10,000-paper dump; time and peak memory, against a per-item baseline.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--papers 10000] [--repeat 5]
+
+Each measurement runs in a fresh process on a fresh database (the one DATABASE_URL names, else SQLite), so
+peak RSS is that run's own. Reported: the median of the repeats for
+  - parse: bytes -> ParsedDump only;
+  - ingest: `dump_ingest` of the dump into an empty database (batched upserts, one transaction);
+  - re-list: `dump_ingest` of a second dump listing the same papers (every paper found and enriched);
+  - baseline: the straightforward way, one get-or-create and one listing insert per item, same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+WORDS = [
+    "sparse", "attention", "transformer", "diffusion", "agents", "reasoning", "retrieval", "graph", "contrastive",
+    "policy", "reward", "quantization", "kernel", "benchmark", "multimodal", "video", "speech", "protein", "robot",
+    "planning", "memory", "scaling",
+]  # fmt: skip
+
+
+def generate_dump(*, papers: int, seed: int, upvote_offset: int = 0) -> bytes:
+    """An HF-API-format dump: realistic field sizes, arXiv ids, authors and upvotes."""
+    rng = random.Random(seed)
+    items = []
+    for n in range(papers):
+        title = " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(6, 14))) + f" {n}"
+        summary = " ".join(rng.choice(WORDS) for _ in range(rng.randint(150, 250))) + "."
+        paper = {"id": f"2501.{n:05d}", "title": title, "summary": summary, "upvotes": n % 97 + upvote_offset,
+                 "authors": [{"name": f"Author {rng.randint(1, 5000)}"} for _ in range(rng.randint(1, 8))],
+                 "publishedAt": "2025-01-15T00:00:00.000Z"}  # fmt: skip
+        items.append({"paper": paper, "title": title, "publishedAt": "2025-01-16T00:00:00.000Z"})
+    return json.dumps(items).encode()
+
+
+def _setup_django_on_a_fresh_database() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
+    sys.path.insert(0, str(REPO_DIR))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    # A database of its own, so a benchmark never clobbers the test suite's.
+    sqlite = connection.vendor == "sqlite"
+    name = str(settings.VAR_DIR / "bench.sqlite3") if sqlite else "paperboy_bench"
+    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": name}
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+
+
+def _baseline_ingest(data: bytes) -> None:
+    """What a first version would do: a query or two per paper, one row at a time."""
+    from django.db import transaction
+
+    from papers.models import Dump, Listing, Paper
+    from papers.parsers import parse_dump, title_key
+
+    parsed = parse_dump(data, today=date(2025, 2, 1))
+    with transaction.atomic():
+        dump = Dump.objects.create(name="baseline", sha256="0" * 64, size_bytes=len(data), status="ingested")
+        for item in parsed.items:
+            paper = Paper.objects.filter(arxiv_id=item.arxiv_id).first()
+            if paper is None:
+                paper = Paper.objects.create(
+                    title=item.title,
+                    abstract=item.abstract,
+                    arxiv_id=item.arxiv_id,
+                    title_key=title_key(item.title),
+                    authors=list(item.authors),
+                )
+            Listing.objects.create(dump=dump, paper=paper, rank=item.rank, listed_on=date(2025, 1, 16))
+
+
+def run_once(*, phase: str, papers: int) -> dict[str, float]:
+    """One measurement in this (fresh) process."""
+    _setup_django_on_a_fresh_database()
+    from papers.parsers import parse_dump
+    from papers.services import dump_ingest
+
+    data = generate_dump(papers=papers, seed=1)
+    today = date(2025, 2, 1)
+    if phase == "relist":
+        dump_ingest(data=data, name="first.json", today=today)
+        data = generate_dump(papers=papers, seed=1, upvote_offset=5)
+    started = time.perf_counter()
+    if phase == "parse":
+        parse_dump(data, today=today)
+    elif phase == "baseline":
+        _baseline_ingest(data)
+    else:
+        result = dump_ingest(data=data, name=f"{phase}.json", today=today)
+        assert result.items == papers, result
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_mb": peak_mb, "dump_mb": len(data) / 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--papers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--one-run", choices=["parse", "ingest", "relist", "baseline"], help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.one_run:
+        print(json.dumps(run_once(phase=args.one_run, papers=args.papers)))
+        return
+    from config.settings import DATABASES  # only to name the database engine in the report
+
+    print(f"database: {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, papers: {args.papers:,}, "
+          f"repeats: {args.repeat} (median shown)")  # fmt: skip
+    medians = {}
+    for phase in ("parse", "ingest", "relist", "baseline"):
+        runs = [_measure(phase=phase, papers=args.papers) for _ in range(args.repeat)]
+        medians[phase] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        m = medians[phase]
+        print(f"{phase:>9}: {m['seconds']:7.2f} s  {args.papers / m['seconds']:9,.0f} papers/s  "
+              f"peak RSS {m['peak_rss_mb']:6.0f} MB  (dump {m['dump_mb']:.1f} MB)")  # fmt: skip
+    ratio = medians["baseline"]["seconds"] / medians["ingest"]["seconds"]
+    print(f"ingest is {ratio:.1f}x faster than the per-item baseline")
+
+
+def _measure(*, phase: str, papers: int) -> dict[str, float]:
+    command = [sys.executable, __file__, "--one-run", phase, "--papers", str(papers)]
+    output = subprocess.run(command, cwd=REPO_DIR, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Test settings: the real settings, with a fixed key and fast password hashing.
+
+DATABASE_URL and REDIS_URL, when set (CI sets them to the machine's PostgreSQL and Redis), are used as they
+are; without them the suite runs on SQLite and the file broker, like `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault(
+    "PAPERBOY_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test")
+)
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# No collectstatic before tests: serve from the finders, without the manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

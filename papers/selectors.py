@@ -1,0 +1,51 @@
+"""Reads for papers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db.models import Q, QuerySet
+
+from papers.models import Dump, Paper
+
+# SQLite allows at most 32,766 parameters in one query; stay well under it.
+_IN_CHUNK = 5000
+
+
+def paper_list_public(*, query: str = "") -> QuerySet[Paper]:
+    """Visible papers, newest first, optionally narrowed by a search over title, abstract, authors and id."""
+    papers = Paper.objects.filter(is_hidden=False).order_by(
+        "-first_listed_on", "-is_featured", "-upvotes", "id"
+    )
+    for word in query.split()[:8]:
+        papers = papers.filter(
+            Q(title__icontains=word) | Q(abstract__icontains=word) | Q(arxiv_id__iexact=word)
+            | Q(authors__icontains=word)
+        )  # fmt: skip
+    return papers
+
+
+def paper_get_public(*, pk: int) -> Paper | None:
+    return Paper.objects.filter(pk=pk, is_hidden=False).first()
+
+
+def dump_find_unchanged_file(*, source_path: str, size_bytes: int, mtime_ns: int) -> Dump | None:
+    return Dump.objects.filter(source_path=source_path, size_bytes=size_bytes, mtime_ns=mtime_ns).first()
+
+
+def papers_by_natural_keys(
+    *, arxiv_ids: Collection[str], title_keys: Collection[str]
+) -> tuple[dict[str, Paper], dict[str, list[Paper]]]:
+    """Existing papers by arXiv id, and by title key (several papers with ids may share one title)."""
+    by_arxiv_id: dict[str, Paper] = {}
+    by_title_key: dict[str, list[Paper]] = {}
+    for chunk in _chunks(sorted(arxiv_ids)):
+        by_arxiv_id.update({p.arxiv_id: p for p in Paper.objects.filter(arxiv_id__in=chunk) if p.arxiv_id})
+    for chunk in _chunks(sorted(title_keys)):
+        for paper in Paper.objects.filter(title_key__in=chunk).order_by("id"):
+            by_title_key.setdefault(paper.title_key, []).append(paper)
+    return by_arxiv_id, by_title_key
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]

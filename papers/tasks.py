@@ -1,0 +1,20 @@
+"""Celery tasks for papers: thin wrappers that call one service each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+
+from papers import services
+
+
+@shared_task(name="papers.tasks.dumps_scan")
+def dumps_scan(folder: str | None = None) -> dict[str, int]:
+    """Ingest new or changed files of the dumps folder; returns how many files ended in each status."""
+    results = services.dumps_scan(folder=Path(folder) if folder else Path(settings.PAPERBOY_DUMPS_DIR))
+    summary: dict[str, int] = {}
+    for result in results:
+        summary[result.status] = summary.get(result.status, 0) + 1
+    return summary

@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SEEDS_DIR = REPO_DIR / "seeds"
+# ../shared/realdata beside the clone: read in place, never copied into the project (see its README).
+REALDATA_DIR = REPO_DIR.parent / "shared" / "realdata"
+TEST_OUTPUT_DIR = REPO_DIR / "test-output"
+
+
+@pytest.fixture
+def seed_files() -> list[Path]:
+    return sorted(SEEDS_DIR.glob("*.txt"))
+
+
+@pytest.fixture
+def realdata_files() -> list[Path]:
+    files = sorted(p for p in REALDATA_DIR.glob("*") if p.name != "README.md")
+    if not files:
+        pytest.fail(f"no real-data samples found in {REALDATA_DIR}")
+    return files
+
+
+@pytest.fixture
+def dumps_dir(tmp_path: Path, settings: LazySettings) -> Path:
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    settings.PAPERBOY_DUMPS_DIR = folder
+    return folder
+
+
+@pytest.fixture
+def test_output_dir() -> Path:
+    TEST_OUTPUT_DIR.mkdir(exist_ok=True)
+    return TEST_OUTPUT_DIR
+
+
+@pytest.fixture
+def allow_sync_orm_in_event_loop() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that by default."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
