@@ -176,11 +176,9 @@ def papers_upsert(*, items: Sequence[ParsedPaper], listed_on: date) -> list[tupl
             to_create.append(paper)
             outcome = PaperOutcome.CREATED
         else:
-            outcome = (
-                PaperOutcome.ENRICHED if paper_enrich(paper=paper, item=item) else PaperOutcome.UNCHANGED
-            )
-            _note_listing_date(paper=paper, listed_on=listed_on)
-            if paper.pk is not None:
+            enriched = paper_enrich(paper=paper, item=item)
+            outcome = PaperOutcome.ENRICHED if enriched else PaperOutcome.UNCHANGED
+            if (_note_listing_date(paper=paper, listed_on=listed_on) or enriched) and paper.pk is not None:
                 to_update[paper.pk] = paper
         # Later items of the same dump must find this paper too.
         if paper.arxiv_id:
@@ -188,12 +186,32 @@ def papers_upsert(*, items: Sequence[ParsedPaper], listed_on: date) -> list[tupl
         by_title_key.setdefault(key, []).append(paper)
         results.append((paper, outcome))
     Paper.objects.bulk_create(to_create, batch_size=500)
-    Paper.objects.bulk_update(list(to_update.values()), fields=_UPSERT_FIELDS, batch_size=500)
+    _papers_update(list(to_update.values()))
     return results
 
 
-_UPSERT_FIELDS = ["title", "abstract", "authors", "arxiv_id", "links", "published_on", "upvotes",
-                  "first_listed_on", "last_listed_on"]  # fmt: skip
+_UPSERT_FIELDS = ("abstract", "authors", "arxiv_id", "links", "published_on", "upvotes", "first_listed_on",
+                  "last_listed_on", "updated_at")  # fmt: skip
+
+
+def _papers_update(papers: list[Paper]) -> None:
+    """Write the upsert fields of many papers with one prepared statement.
+
+    Django's bulk_update builds a CASE expression per field and row: 30 s of Python for 10,000 papers.
+    """
+    if not papers:
+        return
+    now = timezone.now()
+    fields = [Paper._meta.get_field(name) for name in _UPSERT_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    sql = f"UPDATE {Paper._meta.db_table} SET {assignments} WHERE id = %s"
+    rows = []
+    for paper in papers:
+        paper.updated_at = now
+        values = [f.get_db_prep_save(getattr(paper, f.attname), connection) for f in fields]  # type: ignore[union-attr]
+        rows.append([*values, paper.pk])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def paper_enrich(*, paper: Paper, item: ParsedPaper) -> bool:
@@ -242,9 +260,12 @@ def _new_paper(*, item: ParsedPaper, key: str, listed_on: date) -> Paper:
     )
 
 
-def _note_listing_date(*, paper: Paper, listed_on: date) -> None:
+def _note_listing_date(*, paper: Paper, listed_on: date) -> bool:
+    """Widen the paper's first/last listing dates to include `listed_on`; True if either moved."""
+    before = (paper.first_listed_on, paper.last_listed_on)
     paper.first_listed_on = min(filter(None, (paper.first_listed_on, listed_on)))
     paper.last_listed_on = max(filter(None, (paper.last_listed_on, listed_on)))
+    return (paper.first_listed_on, paper.last_listed_on) != before
 
 
 def _listings_create(
