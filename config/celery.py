@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -25,5 +26,11 @@ def _install_beat_schedule(sender: Celery, **_: object) -> None:
         "dumps-scan": {
             "task": "papers.tasks.dumps_scan",
             "schedule": timedelta(seconds=settings.PAPERBOY_DUMPS_SCAN_INTERVAL),
+        },
+        # At minutes 0, 15, 30 and 45 of every hour: settle stuck sends, prepare today's edition, plan the
+        # digests now due (subscribers' hours are whole hours in their zones) and queue their sending.
+        "digest-tick": {
+            "task": "newsletter.tasks.digest_tick",
+            "schedule": crontab(minute="*/15"),
         },
     }

@@ -116,6 +116,7 @@ else:
 # --- Celery (read by config/celery.py with the CELERY_ namespace) ----------------------------------------
 BROKER_DIR = Path(env.str("PAPERBOY_BROKER_DIR", default=str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     # A task not acknowledged within this many seconds is handed to another worker. Every retry countdown
     # and ETA in Paperboy stays below it, or the message would be delivered twice.
@@ -142,6 +143,28 @@ PAPERBOY_DUMP_MAX_BYTES = env.int("PAPERBOY_DUMP_MAX_BYTES", default=20 * 1024 *
 # A scan of an unchanged folder only stats its files, so a short interval costs next to nothing and a dump
 # dropped into the folder is live within half a minute.
 PAPERBOY_DUMPS_SCAN_INTERVAL = env.float("PAPERBOY_DUMPS_SCAN_INTERVAL", default=30.0)
+
+# --- Subscriptions --------------------------------------------------------------------------------------
+# At most this many confirmation emails per address per 5 minutes (and sign-ups per IP per 10 minutes).
+PAPERBOY_CONFIRMATIONS_PER_ADDRESS = env.int("PAPERBOY_CONFIRMATIONS_PER_ADDRESS", default=4)
+PAPERBOY_SUBSCRIBES_PER_IP = env.int("PAPERBOY_SUBSCRIBES_PER_IP", default=20)
+PAPERBOY_PREVIEWS_PER_IP = env.int("PAPERBOY_PREVIEWS_PER_IP", default=120)  # per minute
+# Behind a proxy, the request header that carries the client address (e.g. HTTP_X_FORWARDED_FOR).
+PAPERBOY_CLIENT_IP_HEADER = env.str("PAPERBOY_CLIENT_IP_HEADER", default="")
+PAPERBOY_UNSUBSCRIBE_MAILTO = env.str("PAPERBOY_UNSUBSCRIBE_MAILTO", default="unsubscribe@paperboy.localhost")
+
+# --- Digests --------------------------------------------------------------------------------------------
+# When on, each new edition waits in the admin until an editor approves it; otherwise it is approved at once.
+EDITION_REVIEW_REQUIRED = env.bool("EDITION_REVIEW_REQUIRED", default=False)
+# Delivery ids per send task: one claim query and one ESP connection per chunk.
+PAPERBOY_SEND_CHUNK = env.int("PAPERBOY_SEND_CHUNK", default=500)
+# A delivery still "sending" this long after its claim is resolved by the recovery job.
+PAPERBOY_SENDING_LEASE_SECONDS = env.int("PAPERBOY_SENDING_LEASE_SECONDS", default=900)
+# Attempts before a transiently failing delivery is marked failed; retry backoff cap (below the visibility
+# timeout of the broker, or the broker would hand the waiting task to a second worker).
+PAPERBOY_SEND_MAX_ATTEMPTS = env.int("PAPERBOY_SEND_MAX_ATTEMPTS", default=6)
+PAPERBOY_RETRY_BACKOFF_CAP_SECONDS = env.int("PAPERBOY_RETRY_BACKOFF_CAP_SECONDS", default=1800)
+PAPERBOY_LIST_ID = env.str("PAPERBOY_LIST_ID", default="Paperboy digest <digest.paperboy.localhost>")
 
 # --- Email ----------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="newsletter.mail_backends.EmlFileBackend")

@@ -21,3 +21,7 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 # No collectstatic before tests: serve from the finders, without the manifest.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Tasks run in the test process when queued (on commit), so service tests see their effects. The end-to-end
+# tests turn this off (env for the worker, app.conf for the test process) to go through a real broker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True

@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from papers import views as paper_views
+from newsletter import views as newsletter_views
 
 urlpatterns = [
-    path("", paper_views.home, name="home"),
+    path("", newsletter_views.home, name="home"),
+    path("", include("newsletter.urls")),
     path("papers/", include("papers.urls")),
     path("admin/", admin.site.urls),
+    path("anymail/", include("anymail.urls")),  # ESP tracking webhooks: /anymail/<esp>/tracking/
 ]
 
 handler404 = "papers.views.not_found"

@@ -7,3 +7,6 @@ class NewsletterConfig(AppConfig):
     name = "newsletter"
     verbose_name = "Newsletter"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from newsletter import webhooks  # noqa: F401 - connects the anymail tracking receiver

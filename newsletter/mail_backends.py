@@ -23,6 +23,6 @@ class EmlFileBackend(BaseEmailBackend):
             # Write then rename, so a reader of the folder never sees half a message.
             target = outbox / f"{stamp}-{uuid4().hex[:12]}.eml"
             partial = target.with_suffix(".part")
-            partial.write_bytes(message.message().as_bytes(linesep="\r\n"))
+            partial.write_bytes(message.message().as_bytes())
             partial.rename(target)
         return len(email_messages)

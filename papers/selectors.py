@@ -49,3 +49,20 @@ def papers_by_natural_keys(
 
 def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
+
+
+def paper_texts(*, after_id: int = 0, ids: Collection[int] | None = None, limit: int | None = None) -> list[tuple[int, str, str]]:
+    """(id, title, abstract) of visible papers, for the matcher; newest ids first when `limit` is given."""
+    papers = Paper.objects.filter(is_hidden=False, id__gt=after_id)
+    if ids is not None:
+        papers = papers.filter(id__in=list(ids))
+    rows = papers.order_by("-id").values_list("id", "title", "abstract")
+    return list(rows[:limit] if limit else rows)
+
+
+def papers_version() -> tuple[int, int, str]:
+    """Changes whenever a paper is added, edited, hidden or removed: a cache key for derived indexes."""
+    from django.db.models import Count, Max
+
+    stats = Paper.objects.aggregate(n=Count("id"), top=Max("id"), changed=Max("updated_at"))
+    return stats["n"], stats["top"] or 0, str(stats["changed"])

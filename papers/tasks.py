@@ -17,4 +17,8 @@ def dumps_scan(folder: str | None = None) -> dict[str, int]:
     summary: dict[str, int] = {}
     for result in results:
         summary[result.status] = summary.get(result.status, 0) + 1
+    if any(result.created for result in results):
+        from newsletter.tasks import edition_prepare  # new papers: today's edition can take them now
+
+        edition_prepare.delay_on_commit()
     return summary

@@ -11,10 +11,6 @@ from papers.selectors import paper_get_public, paper_list_public
 PAPERS_PER_PAGE = 25
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return paper_list(request)
-
-
 def paper_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     page = Paginator(paper_list_public(query=query), PAPERS_PER_PAGE).get_page(request.GET.get("page"))

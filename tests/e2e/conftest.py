@@ -65,6 +65,7 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
             "DATABASE_URL": database_url_of_test_database(),
             "CELERY_TASK_DEFAULT_QUEUE": queue,  # beat publishes here too, so parallel runs never mix
+            "CELERY_TASK_ALWAYS_EAGER": "false",  # or beat would run its jobs itself instead of queueing them
             **(env or {}),
         }
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--loglevel=info",

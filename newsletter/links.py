@@ -1,0 +1,37 @@
+"""Absolute, signed links for emails and pages (emails have no request, so SITE_URL gives the host)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.urls import reverse
+
+from newsletter.models import ConfirmationRequest, Subscriber
+from newsletter.tokens import Purpose, token_make
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def confirm_url(confirmation: ConfirmationRequest) -> str:
+    token = token_make(purpose=Purpose.CONFIRM, subject_id=confirmation.pk, nonce=confirmation.nonce)
+    return absolute(reverse("newsletter:confirm", kwargs={"token": token}))
+
+
+def manage_url(subscriber: Subscriber) -> str:
+    token = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+    return absolute(reverse("newsletter:manage", kwargs={"token": token}))
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    token = token_make(purpose=Purpose.UNSUBSCRIBE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+    return absolute(reverse("newsletter:unsubscribe", kwargs={"token": token}))
+
+
+def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
+    """RFC 2369 + RFC 8058 one-click headers: an https URL (POST takes effect at once) and a mailto."""
+    url = unsubscribe_url(subscriber)
+    mailto = f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + str(subscriber.pk))}"
+    return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

@@ -1,0 +1,131 @@
+"""Glue between stored papers and the pure matcher: learned acronyms, paper indexes, the live preview."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+
+from newsletter.matching import (
+    AcronymTable,
+    InterestError,
+    Match,
+    PaperIndex,
+    PaperText,
+    build_index,
+    compile_interest,
+    match_interest,
+    parse_interests,
+    percolate,
+)
+from newsletter.models import AcronymState
+from papers.selectors import paper_texts, papers_version
+
+PREVIEW_PAPERS = 300  # the preview shows what the interests would have caught among this many recent papers
+PREVIEW_MATCHES_SHOWN = 3
+
+
+def acronyms_current() -> AcronymTable:
+    """The learned acronym table, first extended with every paper that arrived since the last call."""
+    state = AcronymState.objects.filter(pk=1).first() or AcronymState(pk=1)
+    new_papers = paper_texts(after_id=state.learned_through_paper_id)
+    table = AcronymTable.from_json(state.table) if state.table else AcronymTable()
+    if not new_papers:
+        return table
+    table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
+    with transaction.atomic():
+        AcronymState.objects.update_or_create(
+            pk=1, defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)}
+        )
+    return table
+
+
+def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
+    texts = [PaperText(id=pk, title=title, abstract=abstract) for pk, title, abstract in papers]
+    return build_index(papers=texts, acronyms=acronyms if acronyms is not None else acronyms_current())
+
+
+def interest_matches(*, index: PaperIndex, interest: str) -> list[Match]:
+    return match_interest(index, compile_interest(interest, acronyms=index.acronyms))
+
+
+# --- the live preview -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _CachedIndex:
+    version: tuple[int, int, str] | None = None
+    index: PaperIndex | None = None
+
+
+_preview_cache = _CachedIndex()
+_preview_lock = threading.Lock()
+
+
+def preview_index() -> PaperIndex:
+    """An index of the most recent papers, rebuilt only when papers change (one cheap query to check)."""
+    version = papers_version()
+    with _preview_lock:
+        if _preview_cache.index is None or _preview_cache.version != version:
+            _preview_cache.index = paper_index_build(papers=paper_texts(limit=PREVIEW_PAPERS))
+            _preview_cache.version = version
+        return _preview_cache.index
+
+
+def interests_preview(*, raw: str) -> dict[str, Any]:
+    """What these interests would have caught among recent papers, as JSON-ready data for the form."""
+    index = preview_index()
+    try:
+        interests = parse_interests(raw)
+        errors: list[str] = []
+    except InterestError as exc:
+        interests, errors = (), list(exc.errors)
+    # Percolate as one subscriber, exactly as a digest would: exclusion-only items then apply to every interest.
+    result = percolate(index=index, subscribers=[("preview", [interest.text for interest in interests])])
+    by_interest: dict[str, list[Match]] = {i.text: [] for i in interests if not i.exclusion_only}
+    for paper_match in result.matches("preview"):
+        for match in paper_match.matches:
+            by_interest.setdefault(match.interest, []).append(match)
+    titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
+    results = []
+    for interest, matches in by_interest.items():
+        matches.sort(key=lambda match: -match.score)
+        shown = [_preview_paper(match, titles) for match in matches[:PREVIEW_MATCHES_SHOWN]]
+        results.append({"interest": interest, "count": len(matches), "papers": shown})
+    return {"papers_considered": len(index.papers), "interests": results, "errors": errors}
+
+
+def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
+    explanation = match.explanation
+    return {
+        "title": titles.get(match.paper_id, ""),
+        "url": reverse("papers:detail", kwargs={"pk": match.paper_id}),
+        "score": round(match.score, 3),
+        "words": list(explanation.words),
+        "snippet": [list(segment) for segment in (explanation.snippet or explanation.title)],
+    }
+
+
+def subscriber_picks(*, index: PaperIndex, subscribers: list[tuple[int, list[str]]]) -> dict[int, list[dict[str, Any]]]:
+    """Each subscriber's matched papers, best first, as ledger items: score, interests matched, words found.
+
+    One percolation for all of them: every distinct interest is evaluated once, each subscriber is a lookup.
+    """
+    result = percolate(index=index, subscribers=subscribers)
+    picks: dict[int, list[dict[str, Any]]] = {}
+    for key, bits in result.iter_paper_bits():
+        if not bits:
+            continue
+        picks[key] = [
+            {
+                "paper_id": item.paper_id,
+                "score": round(item.score, 4),
+                "interests": [match.interest for match in item.matches],
+                "words": list(dict.fromkeys(word for match in item.matches for word in match.explanation.words)),
+            }
+            for item in result.matches(key)
+        ]
+    return picks

@@ -1,0 +1,273 @@
+"""Sending digests: claim ledger rows, send each outside any transaction, stamp each at once.
+
+A batch claims its rows (status "sending", a claim id) with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
+never send the same row. It then sends in id order and stamps every message as soon as the ESP answers. If the
+worker dies, only the batch's lowest-id row still "sending" can have reached the ESP without a stamp: the
+recovery job settles it from the ESP's tracking events, or records it as a failure in doubt, and returns the
+rows after it (never attempted) to "pending". Nothing is resent blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.utils import timezone
+
+from newsletter.models import Delivery, Suppression, TrackingEvent
+from newsletter.services.rendering import DigestRenderer
+from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
+
+logger = logging.getLogger(__name__)
+
+
+class TransientSendError(Exception):
+    """The ESP or the network failed in a way that a later attempt may not (5xx, 429, timeout)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientSendError, ConnectionError, TimeoutError)
+
+
+def classify_send_error(exc: Exception) -> Exception:
+    """Turn an ESP exception into TransientSendError when retrying can help; otherwise return it unchanged."""
+    if isinstance(exc, AnymailRecipientsRefused):
+        return exc
+    if isinstance(exc, AnymailRequestsAPIError):
+        status = exc.status_code
+        if status is None or status >= 500 or status == 429:
+            return TransientSendError(str(exc), retry_after=_retry_after(exc))
+        return exc
+    if isinstance(exc, AnymailAPIError) and isinstance(exc.__cause__, (ConnectionError, TimeoutError)):
+        return TransientSendError(str(exc))
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return TransientSendError(str(exc))
+    return exc
+
+
+def message_send(message: EmailMessage, *, connection: Any = None) -> str | None:
+    """Send one message; return the ESP's message id when the backend reports one.
+
+    Raises TransientSendError for failures worth retrying; anything else (a refused recipient, a 4xx) as is.
+    """
+    try:
+        if connection is None:
+            message.send()
+        else:
+            connection.send_messages([message])
+    except Exception as exc:
+        classified = classify_send_error(exc)
+        if classified is exc:
+            raise
+        raise classified from exc
+    status = getattr(message, "anymail_status", None)
+    return getattr(status, "message_id", None) if status is not None else None
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, at least the ESP's Retry-After, never above the cap.
+
+    The cap stays below the broker's visibility timeout: a longer countdown would be redelivered early.
+    """
+    cap = settings.PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
+    backoff = min(cap, 30 * 2 ** max(attempts - 1, 0))
+    delay = random.uniform(backoff / 2, backoff)  # noqa: S311 - jitter, not security
+    return min(cap, max(delay, retry_after or 0))
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    retry_ids: list[int] = field(default_factory=list)
+    retry_after: float | None = None
+
+
+def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
+    """Send the pending deliveries among `delivery_ids`. Safe to run twice or concurrently."""
+    report = SendReport()
+    claim = uuid4().hex
+    claimed = _claim(delivery_ids, claim)
+    if not claimed:
+        return report
+    refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
+    with _fast_stamps(), get_connection() as esp:
+        for position, delivery in enumerate(claimed):
+            if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
+                _stamp(delivery, claim, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
+                report.suppressed += 1
+                continue
+            try:
+                message_id = message_send(_digest_message(delivery), connection=esp)
+            except TransientSendError as exc:
+                report.retry_ids, report.retry_after = _release(claimed[position:], claim, str(exc)), exc.retry_after
+                break
+            except AnymailRecipientsRefused as exc:
+                _stamp(delivery, claim, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
+                email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
+                report.failed += 1
+            except Exception as exc:  # noqa: BLE001 - a permanent error fails this delivery, not the batch
+                logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
+                _stamp(delivery, claim, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+                report.failed += 1
+            else:
+                _stamp(delivery, claim, Delivery.Status.SENT, message_id=message_id or "")
+                report.sent += 1
+    return report
+
+
+def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=delivery_ids, status=Delivery.Status.PENDING)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return []
+        from django.db.models import F
+
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.SENDING, claim=claim, sending_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber", "edition").order_by("pk"))
+
+
+_renderers: dict[tuple[int, int | None], DigestRenderer] = {}
+
+
+def renderer_for(delivery: Delivery) -> DigestRenderer:
+    """One renderer per coverage per process: the shared parts are rendered once, reused by every batch."""
+    key = (delivery.edition_id, delivery.covers_after_id)
+    if key not in _renderers:
+        if len(_renderers) >= 8:
+            _renderers.clear()
+        _renderers[key] = DigestRenderer.for_coverage(edition=delivery.edition, covers_after_id=key[1])
+    return _renderers[key]
+
+
+def _digest_message(delivery: Delivery) -> AnymailMessage:
+    rendered = renderer_for(delivery).render(
+        delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
+    )
+    message = AnymailMessage(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[delivery.subscriber.email],
+        headers=rendered.headers,
+        tags=["digest"],
+        metadata={"delivery_id": str(delivery.pk)},  # an id only: no personal data goes to the ESP's logs
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def _stamp(delivery: Delivery, claim: str, status: str, *, message_id: str = "", error: str = "") -> None:
+    """Record one outcome at once (autocommit), guarded by the claim so a late stamp never overwrites."""
+    values: dict[str, Any] = {"status": status, "error": error[:2000], "esp_message_id": message_id[:255]}
+    if status == Delivery.Status.SENT:
+        values["sent_at"] = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk, claim=claim, status=Delivery.Status.SENDING).update(**values)
+
+
+def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:
+    """Return this and the unattempted rows to pending (for a retry), or fail those out of attempts."""
+    ids = [d.pk for d in rest]
+    still = Delivery.objects.filter(pk__in=ids, claim=claim, status=Delivery.Status.SENDING)
+    max_attempts = settings.PAPERBOY_SEND_MAX_ATTEMPTS
+    still.filter(attempts__gte=max_attempts).update(
+        status=Delivery.Status.FAILED, error=f"gave up after {max_attempts} attempts: {error}"[:2000]
+    )
+    retry = list(still.filter(attempts__lt=max_attempts).values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=retry).update(status=Delivery.Status.PENDING, error=error[:2000])
+    logger.warning("ESP unavailable (%s): %d deliveries wait for a retry", error, len(retry))
+    return retry
+
+
+@contextmanager
+def _fast_stamps() -> Iterator[None]:
+    """Stamps commit one by one; on PostgreSQL they need not wait for the disk flush.
+
+    A killed worker loses nothing (the commit reached the server); only a crash of the database server
+    itself could lose the last stamps, and the recovery job treats those rows as in doubt.
+    """
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
+def _why_not_mailable(delivery: Delivery, refused: set[str]) -> str:
+    if delivery.subscriber.email in refused:
+        return "address suppressed (bounce, complaint or erasure) before sending"
+    return f"subscriber is {delivery.subscriber.status} since this digest was planned"
+
+
+def deliveries_recover(*, lease_seconds: int | None = None) -> dict[str, int]:
+    """Settle rows left "sending" by a dead worker: sent (the ESP saw it), in doubt (failed), or pending."""
+    lease = timedelta(seconds=lease_seconds if lease_seconds is not None else settings.PAPERBOY_SENDING_LEASE_SECONDS)
+    stuck = Delivery.objects.filter(status=Delivery.Status.SENDING, sending_at__lt=timezone.now() - lease)
+    counts = {"sent": 0, "in_doubt": 0, "pending": 0}
+    for claim in set(stuck.values_list("claim", flat=True)):
+        rows = list(stuck.filter(claim=claim).order_by("pk"))
+        counts["sent"] += _settle_from_tracking(rows)
+        unsettled = [row for row in rows if row.status == Delivery.Status.SENDING]
+        if not unsettled:
+            continue
+        in_doubt, never_tried = unsettled[0], unsettled[1:]
+        Delivery.objects.filter(pk=in_doubt.pk, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.FAILED,
+            error="in doubt: the worker stopped while this message was being sent, and the ESP reported no "
+            "event for it; not resent, to never send it twice",
+        )
+        counts["in_doubt"] += 1
+        counts["pending"] += Delivery.objects.filter(
+            pk__in=[row.pk for row in never_tried], status=Delivery.Status.SENDING
+        ).update(status=Delivery.Status.PENDING)
+    if any(counts.values()):
+        logger.warning("recovered deliveries stuck in sending: %s", counts)
+    return counts
+
+
+def _settle_from_tracking(rows: list[Delivery]) -> int:
+    events = TrackingEvent.objects.filter(delivery__in=rows).exclude(esp_message_id="")
+    message_ids = dict(events.values_list("delivery_id", "esp_message_id"))
+    settled = 0
+    for row in rows:
+        if row.pk in message_ids:
+            settled += Delivery.objects.filter(pk=row.pk, status=Delivery.Status.SENDING).update(
+                status=Delivery.Status.SENT, esp_message_id=message_ids[row.pk], sent_at=timezone.now()
+            )
+            row.status = Delivery.Status.SENT
+    return settled
+
+
+def _retry_after(exc: AnymailRequestsAPIError) -> float | None:
+    response = exc.response
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

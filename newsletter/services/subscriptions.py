@@ -1,0 +1,256 @@
+"""Writes for subscribers: subscribe (double opt-in), confirm, change preferences, pause, leave, export, erase.
+
+Enumeration guard: `subscription_request` returns nothing and does the same kind of work whatever the address
+(new, pending, active, unsubscribed, suppressed). Emails go out from a Celery task after commit, so the web
+response never waits on, or reveals, whether one was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from newsletter import links
+from newsletter.emails import make_message
+from newsletter.models import ConfirmationRequest, Delivery, Subscriber, Suppression
+from newsletter.ratelimits import rate_limit_hit
+from newsletter.services.sending import message_send
+from newsletter.services.suppressions import email_is_suppressed, email_normalize, email_suppress
+from newsletter.tokens import Purpose, TokenInvalid, token_read
+
+logger = logging.getLogger(__name__)
+
+
+class LinkUsed(TokenInvalid):
+    """A genuine confirmation link that has done its job already."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    interests: tuple[str, ...]  # canonical interest texts
+    frequency: str = Subscriber.Frequency.DAILY
+    weekday: int = Subscriber.Weekday.MONDAY
+    send_hour: int = 7
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeRequest:
+    email: str
+    preferences: Preferences
+    ip: str | None
+    consent_text: str
+
+
+def subscription_request(*, request: SubscribeRequest) -> None:
+    """Handle the subscribe form. Never says what happened: the caller shows the same page every time."""
+    email = email_normalize(request.email)
+    limited = rate_limit_hit(
+        scope="confirm-address", key=email, limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS, window_seconds=300
+    )
+    if email_is_suppressed(email=email) or limited:
+        logger.info("subscribe request not acted on (suppressed or rate-limited)")
+        return
+    try:
+        _subscription_request_store(email=email, request=request)
+    except IntegrityError:  # the same new address submitted twice at once: the other request stored it
+        _subscription_request_store(email=email, request=request)
+
+
+def _subscription_request_store(*, email: str, request: SubscribeRequest) -> None:
+    from newsletter import tasks  # tasks import this module
+
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
+        if subscriber is not None and subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.PAUSED):
+            # Already subscribed: never change their settings from an anonymous form; mail them their link.
+            tasks.manage_link_send.delay_on_commit(subscriber.pk)
+            return
+        subscriber = subscriber or Subscriber(email=email)
+        _apply_preferences(subscriber, request.preferences)
+        subscriber.status = Subscriber.Status.PENDING
+        subscriber.consent_at = timezone.now()
+        subscriber.consent_ip = request.ip
+        subscriber.consent_text = request.consent_text
+        subscriber.save()
+        confirmation = ConfirmationRequest.objects.create(subscriber=subscriber)
+        tasks.confirmation_send.delay_on_commit(confirmation.pk)
+
+
+def confirmation_from_link(*, token: str, lock: bool = False) -> ConfirmationRequest:
+    """The unused confirmation request behind a link, or TokenInvalid / TokenExpired / LinkUsed."""
+    payload = token_read(purpose=Purpose.CONFIRM, token=token)
+    requests = ConfirmationRequest.objects.select_related("subscriber")
+    confirmation = (requests.select_for_update() if lock else requests).filter(
+        pk=payload.subject_id, nonce=payload.nonce
+    ).first()
+    if confirmation is None:
+        raise TokenInvalid("no such confirmation (the data may have been erased)")
+    if confirmation.used_at is not None:
+        raise LinkUsed("this confirmation link was used already")
+    return confirmation
+
+
+def subscriber_confirm(*, token: str) -> Subscriber:
+    """Activate the subscriber behind a confirmation link; each link works once, within 7 days."""
+    with transaction.atomic():
+        confirmation = confirmation_from_link(token=token, lock=True)
+        now = timezone.now()
+        # Every outstanding link of this subscriber is spent now, so an old one cannot re-subscribe them later.
+        ConfirmationRequest.objects.filter(subscriber=confirmation.subscriber, used_at=None).update(used_at=now)
+        subscriber = confirmation.subscriber
+        subscriber.status = Subscriber.Status.ACTIVE
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "updated_at"])
+    return subscriber
+
+
+def subscriber_from_link(*, purpose: Purpose, token: str) -> Subscriber:
+    """The subscriber a manage / unsubscribe / view link is for, or TokenInvalid."""
+    payload = token_read(purpose=purpose, token=token)
+    subscriber = Subscriber.objects.filter(pk=payload.subject_id, link_nonce=payload.nonce).first()
+    if subscriber is None:
+        raise TokenInvalid("no such subscriber (the data may have been erased)")
+    return subscriber
+
+
+def digest_from_link(*, token: str) -> Delivery:
+    """The delivery behind a 'view in browser' link (its subscriber's link nonce signs it)."""
+    payload = token_read(purpose=Purpose.VIEW, token=token)
+    delivery = (
+        Delivery.objects.select_related("subscriber", "edition")
+        .filter(pk=payload.subject_id, subscriber__link_nonce=payload.nonce)
+        .first()
+    )
+    if delivery is None:
+        raise TokenInvalid("no such digest (the data may have been erased)")
+    return delivery
+
+
+def subscriber_update_preferences(*, subscriber: Subscriber, preferences: Preferences) -> None:
+    _apply_preferences(subscriber, preferences)
+    subscriber.save()
+
+
+def subscriber_pause(*, subscriber: Subscriber) -> None:
+    if subscriber.status == Subscriber.Status.ACTIVE:
+        subscriber.status = Subscriber.Status.PAUSED
+        subscriber.save(update_fields=["status", "updated_at"])
+
+
+def subscriber_resume(*, subscriber: Subscriber) -> None:
+    if subscriber.status == Subscriber.Status.PAUSED:
+        subscriber.status = Subscriber.Status.ACTIVE
+        subscriber.save(update_fields=["status", "updated_at"])
+
+
+def subscriber_unsubscribe(*, subscriber: Subscriber) -> None:
+    """Stop all mail at once. Idempotent; re-subscribing needs the form and a new confirmation."""
+    if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
+        subscriber.status = Subscriber.Status.UNSUBSCRIBED
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+        logger.info("subscriber %s unsubscribed", subscriber.pk)
+
+
+def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
+    """Everything Paperboy holds about the subscriber, as JSON-ready data (GDPR art. 15 and 20)."""
+    return {
+        "email": subscriber.email,
+        "status": subscriber.status,
+        "interests": list(subscriber.interests),
+        "frequency": subscriber.frequency,
+        "weekday": subscriber.get_weekday_display() if subscriber.frequency == "weekly" else None,
+        "send_hour": subscriber.send_hour,
+        "timezone": subscriber.timezone,
+        "subscribed_at": _iso(subscriber.created_at),
+        "confirmed_at": _iso(subscriber.confirmed_at),
+        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        "consent": {
+            "given_at": _iso(subscriber.consent_at),
+            "ip": subscriber.consent_ip,
+            "wording": subscriber.consent_text,
+        },
+        "deliveries": _deliveries_export(subscriber),
+        "exported_at": _iso(timezone.now()),
+    }
+
+
+def subscriber_erase(*, subscriber: Subscriber) -> None:
+    """Delete every row about the subscriber; keep only a keyed hash so the address is never mailed again."""
+    with transaction.atomic():
+        email_suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
+        subscriber.delete()
+    logger.info("a subscriber's data was erased on request")
+
+
+def confirmation_send(*, confirmation_id: int) -> bool:
+    """Send the double opt-in email; False (and nothing sent) if the request is spent or the address suppressed."""
+    confirmation = (
+        ConfirmationRequest.objects.select_related("subscriber").filter(pk=confirmation_id, used_at=None).first()
+    )
+    if confirmation is None or confirmation.subscriber.status != Subscriber.Status.PENDING:
+        return False
+    subscriber = confirmation.subscriber
+    if email_is_suppressed(email=subscriber.email):
+        return False
+    context = {"subscriber": subscriber, "confirm_url": links.confirm_url(confirmation), "days": 7}
+    message = make_message(
+        template="confirm", context=context, to=subscriber.email, tags=["confirmation"],
+        metadata={"confirmation_id": str(confirmation.pk)},
+    )  # fmt: skip
+    message_send(message)
+    return True
+
+
+def manage_link_send(*, subscriber_id: int) -> bool:
+    """Mail an already-subscribed address its manage link (someone submitted the form with it)."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or not subscriber.confirmed_at or email_is_suppressed(email=subscriber.email):
+        return False
+    context = {"subscriber": subscriber, "manage_url": links.manage_url(subscriber)}
+    message = make_message(
+        template="manage_link", context=context, to=subscriber.email, tags=["manage-link"],
+        headers=links.list_unsubscribe_headers(subscriber), metadata={"subscriber_id": str(subscriber.pk)},
+    )  # fmt: skip
+    message_send(message)
+    return True
+
+
+def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
+    from papers.models import Paper
+
+    deliveries = list(subscriber.deliveries.order_by("created_at"))
+    paper_ids = {item["paper_id"] for delivery in deliveries for item in delivery.papers}
+    titles = dict(Paper.objects.filter(pk__in=paper_ids).values_list("pk", "title"))
+    return [
+        {
+            "period": delivery.period,
+            "status": delivery.status,
+            "sent_at": _iso(delivery.sent_at),
+            "papers": [
+                {"title": titles.get(item["paper_id"], ""), "score": item["score"], "interests": item["interests"],
+                 "matched_words": item.get("words", [])}  # fmt: skip
+                for item in delivery.papers
+            ],
+        }
+        for delivery in deliveries
+    ]
+
+
+def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None:
+    subscriber.interests = list(preferences.interests)
+    subscriber.frequency = preferences.frequency
+    subscriber.weekday = preferences.weekday
+    subscriber.send_hour = preferences.send_hour
+    subscriber.timezone = preferences.timezone
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None

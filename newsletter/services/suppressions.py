@@ -1,0 +1,49 @@
+"""The suppression list: addresses never to be mailed again, kept only as keyed hashes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.crypto import salted_hmac
+
+from newsletter.models import Suppression
+
+_HASH_SALT = "paperboy.newsletter.suppression"
+
+
+def email_normalize(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_hash(email: str, *, secret: str | None = None) -> str:
+    """A keyed hash: an erased address can be recognised but not recovered from the table."""
+    return salted_hmac(_HASH_SALT, email_normalize(email), secret=secret, algorithm="sha256").hexdigest()
+
+
+def _all_hashes(email: str) -> list[str]:
+    # After a SECRET_KEY rotation, entries made under an old key (SECRET_KEY_FALLBACKS) must still count.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [email_hash(email, secret=secret) for secret in secrets]
+
+
+def email_is_suppressed(*, email: str) -> bool:
+    return Suppression.objects.filter(email_hash__in=_all_hashes(email)).exists()
+
+
+def suppressed_hashes_among(*, emails: list[str]) -> set[str]:
+    """The addresses of `emails` that are suppressed, in one query (for a batch of sends)."""
+    by_hash = {email_hash(e): email_normalize(e) for e in emails}
+    found = Suppression.objects.filter(email_hash__in=list(by_hash)).values_list("email_hash", flat=True)
+    return {by_hash[h] for h in found}
+
+
+def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
+    """Add the address; True if it was not suppressed before. Idempotent."""
+    if email_is_suppressed(email=email):
+        return False
+    try:
+        with transaction.atomic():
+            Suppression.objects.create(email_hash=email_hash(email), reason=reason)
+    except IntegrityError:  # added concurrently: the outcome is the same
+        return False
+    return True

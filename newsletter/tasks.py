@@ -1,0 +1,72 @@
+"""Celery tasks for the newsletter: thin wrappers, each calling the service of the same name.
+
+Tasks carry ids, never objects. Only transient transport errors are retried; a refused address is not.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from newsletter.services import digests, editions, sending, subscriptions
+from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
+
+logger = logging.getLogger(__name__)
+
+_RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": 30, "retry_backoff_max": 900, "max_retries": 6}
+
+
+@shared_task(name="newsletter.tasks.confirmation_send", **_RETRY)
+def confirmation_send(confirmation_id: int) -> bool:
+    return subscriptions.confirmation_send(confirmation_id=confirmation_id)
+
+
+@shared_task(name="newsletter.tasks.manage_link_send", **_RETRY)
+def manage_link_send(subscriber_id: int) -> bool:
+    return subscriptions.manage_link_send(subscriber_id=subscriber_id)
+
+
+@shared_task(name="newsletter.tasks.edition_prepare")
+def edition_prepare() -> int | None:
+    edition = editions.edition_prepare()
+    return edition.pk if edition else None
+
+
+@shared_task(name="newsletter.tasks.digest_tick")
+def digest_tick() -> dict[str, int]:
+    """The 15-minute beat job: settle stuck sends, prepare the edition, plan who is due, fan out."""
+    recovered = sending.deliveries_recover()
+    editions.edition_prepare()
+    report = digests.digest_plan()
+    pending = sorted(set(report.pending_ids) | set(digests.deliveries_pending_ids()))
+    deliveries_dispatch(pending)
+    return {"due": report.due, "planned": report.planned, "skipped": report.skipped,
+            "dispatched": len(pending), **recovered}  # fmt: skip
+
+
+def deliveries_dispatch(delivery_ids: list[int]) -> int:
+    """Queue the sends in chunks of ids (never one task per subscriber), after the ledger commits."""
+    chunk = settings.PAPERBOY_SEND_CHUNK
+    for start in range(0, len(delivery_ids), chunk):
+        deliveries_send.delay_on_commit(delivery_ids[start : start + chunk])
+    return len(delivery_ids)
+
+
+@shared_task(name="newsletter.tasks.deliveries_send", acks_late=True)
+def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
+    report = sending.deliveries_send(delivery_ids=delivery_ids)
+    if report.retry_ids:
+        attempts = max(1, _attempts_of(report.retry_ids))
+        countdown = retry_delay(attempts=attempts, retry_after=report.retry_after)
+        logger.info("retrying %d deliveries in %.0f s", len(report.retry_ids), countdown)
+        deliveries_send.apply_async((report.retry_ids,), countdown=countdown)
+    return {"sent": report.sent, "failed": report.failed, "suppressed": report.suppressed,
+            "retrying": len(report.retry_ids)}  # fmt: skip
+
+
+def _attempts_of(delivery_ids: list[int]) -> int:
+    from newsletter.models import Delivery
+
+    return max(Delivery.objects.filter(pk__in=delivery_ids).values_list("attempts", flat=True), default=1)

@@ -1,0 +1,213 @@
+"""Measure matching quality on the judged interests: micro precision, recall and F1 of four methods.
+
+    .venv/bin/python scripts/eval_matching.py                      # print the tables
+    .venv/bin/python scripts/eval_matching.py --write docs/matching.md   # also refresh them in the doc
+    .venv/bin/python scripts/eval_matching.py --misses              # list Paperboy's misses per interest
+
+Papers: the unique papers (by title, first dump wins) of seeds/*.txt, read with papers.parsers.parse_dump.
+Judgements: ../shared/eval/relevance_dev.json (or --judgements). A paper listed "relevant" is a positive,
+"disputed" counts neither way, every other paper is a negative.
+
+Methods: plain case-insensitive substring; word-boundary regex; stemmed exact phrase (the interest's stems
+adjacent, in order, within the title or within the abstract); Paperboy's matcher (newsletter.matching) with
+the acronym table learned from the same papers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from newsletter.matching import PaperText, build_index, compile_interest, learn_acronyms  # noqa: E402
+from newsletter.matching.scoring import score_interest  # noqa: E402
+from newsletter.matching.text import normalise, tokenise  # noqa: E402
+from papers.parsers import parse_dump  # noqa: E402
+
+DEFAULT_JUDGEMENTS = ROOT.parent / "shared" / "eval" / "relevance_dev.json"
+BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
+
+Method = Callable[[str], set[str]]  # interest -> titles of the papers it matches
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def load_papers(seeds: Path) -> dict[str, str]:
+    """Title -> abstract of each unique paper, first dump (in file-name order) wins."""
+    papers: dict[str, str] = {}
+    for path in sorted(seeds.glob("*.txt")):
+        for item in parse_dump(path.read_bytes(), today=date(2025, 1, 1)).items:
+            papers.setdefault(item.title, item.abstract)
+    return papers
+
+
+def substring_method(papers: dict[str, str]) -> Method:
+    texts = {title: f"{title}\n{abstract}".lower() for title, abstract in papers.items()}
+    return lambda interest: {t for t, text in texts.items() if interest.lower() in text}
+
+
+def word_boundary_method(papers: dict[str, str]) -> Method:
+    texts = {title: f"{title}\n{abstract}" for title, abstract in papers.items()}
+
+    def run(interest: str) -> set[str]:
+        pattern = re.compile(r"\b" + re.escape(interest) + r"\b", re.IGNORECASE)
+        return {t for t, text in texts.items() if pattern.search(text)}
+
+    return run
+
+
+def stemmed_phrase_method(papers: dict[str, str]) -> Method:
+    fields = {
+        title: [[tok.stem for tok in tokenise(normalise(field))] for field in (title, abstract)]
+        for title, abstract in papers.items()
+    }
+
+    def run(interest: str) -> set[str]:
+        wanted = [tok.stem for tok in tokenise(normalise(interest))]
+        size = len(wanted)
+        return {
+            title
+            for title, stems_of in fields.items()
+            if any(stems[i : i + size] == wanted for stems in stems_of for i in range(len(stems) - size + 1))
+        }
+
+    return run
+
+
+def paperboy_method(papers: dict[str, str]) -> Method:
+    texts = [PaperText(id=title, title=title, abstract=abstract) for title, abstract in papers.items()]
+    table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in texts))
+    index = build_index(papers=texts, acronyms=table)
+
+    def run(interest: str) -> set[str]:
+        compiled = compile_interest(interest, acronyms=index.acronyms)
+        return {str(index.papers[number].paper.id) for number, _ in score_interest(index, compiled)}
+
+    return run
+
+
+def judge(found: set[str], relevant: set[str], disputed: set[str]) -> Counts:
+    counted = found - disputed
+    return Counts(tp=len(counted & relevant), fp=len(counted - relevant), fn=len(relevant - found))
+
+
+def evaluate(
+    papers: dict[str, str], queries: list[dict[str, Any]]
+) -> tuple[dict[str, Counts], list[dict[str, Any]]]:
+    methods = {
+        "substring (case-insensitive)": substring_method(papers),
+        "word boundary": word_boundary_method(papers),
+        "stemmed exact phrase": stemmed_phrase_method(papers),
+        "Paperboy": paperboy_method(papers),
+    }
+    totals = {name: Counts() for name in methods}
+    rows: list[dict[str, Any]] = []
+    for query in queries:
+        interest = str(query["query"])
+        relevant, disputed = set(query["relevant"]), set(query["disputed"])
+        row: dict[str, Any] = {"interest": interest, "relevant": len(relevant), "disputed": len(disputed)}
+        for name, method in methods.items():
+            found = method(interest)
+            counts = judge(found, relevant, disputed)
+            totals[name].add(counts)
+            row[name] = counts
+            if name == "Paperboy":
+                row["misses"] = sorted(relevant - found)
+                row["false"] = sorted(found - relevant - disputed)
+        rows.append(row)
+    return totals, rows
+
+
+def markdown(totals: dict[str, Counts], rows: list[dict[str, Any]], papers: int, judgements: str) -> str:
+    lines = [
+        f"Produced by `scripts/eval_matching.py` over the {papers} unique seed papers and {len(rows)} judged "
+        f"interests of `{judgements}` (disputed papers counted neither way).",
+        "",
+        "| method | micro precision | micro recall | micro F1 | TP | FP | FN |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in totals.items():
+        lines.append(
+            f"| {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {c.tp} | {c.fp} | {c.fn} |"
+        )
+    names = list(totals)
+    lines += [
+        "",
+        "Per interest (F1 of each method; Paperboy's TP/FP/FN):",
+        "",
+        "| interest | relevant | disputed | " + " | ".join(names) + " | Paperboy TP/FP/FN |",
+        "|---|---:|---:|" + "---:|" * len(names) + "---:|",
+    ]
+    for row in rows:
+        f1s = " | ".join(f"{row[name].f1:.2f}" for name in names)
+        pb = row["Paperboy"]
+        lines.append(
+            f"| {row['interest']} | {row['relevant']} | {row['disputed']} | {f1s} | {pb.tp}/{pb.fp}/{pb.fn} |"
+        )
+    return "\n".join(lines)
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    document = path.read_text(encoding="utf-8")
+    start, end = document.index(BEGIN) + len(BEGIN), document.index(END)
+    path.write_text(document[:start] + "\n" + text + "\n" + document[end:], encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=Path, default=ROOT / "seeds")
+    parser.add_argument("--judgements", type=Path, default=DEFAULT_JUDGEMENTS)
+    parser.add_argument("--write", type=Path, help=f"replace the text between {BEGIN} and {END} in this file")
+    parser.add_argument("--misses", action="store_true", help="list Paperboy's false negatives and positives")
+    args = parser.parse_args()
+    papers = load_papers(args.seeds)
+    queries = json.loads(args.judgements.read_text(encoding="utf-8"))["queries"]
+    totals, rows = evaluate(papers, queries)
+    shown = "shared/eval/" + args.judgements.name
+    table = markdown(totals, rows, len(papers), shown)
+    print(table)
+    if args.misses:
+        for row in rows:
+            print(f"\n## {row['interest']}")
+            for title in row["misses"]:
+                print(f"  missed: {title}")
+            for title in row["false"]:
+                print(f"  wrong:  {title}")
+    if args.write:
+        write_between_markers(args.write, table)
+
+
+if __name__ == "__main__":
+    main()

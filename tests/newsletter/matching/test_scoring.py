@@ -1,0 +1,95 @@
+"""Multi-word interests match the concept nearby, titles weigh more, passing mentions little."""
+
+from __future__ import annotations
+
+from newsletter.matching import compile_interest
+from newsletter.matching.scoring import paper_hits, score_paper
+
+from .helpers import FILLER, index_of, matched_ids, score_of
+
+
+def test_a_multi_word_interest_matches_its_words_close_together_in_any_order() -> None:
+    index = index_of(
+        ("Solving problems", "We study reasoning about math problems with small models. " + FILLER),
+        ("Adjacent", "Math reasoning benchmarks are saturated. " + FILLER),
+    )
+    assert matched_ids(index, "math reasoning") == {0, 1}
+    assert score_of(index, "math reasoning", 1) > score_of(index, "math reasoning", 0)
+
+
+def test_words_far_apart_and_about_other_things_do_not_match() -> None:
+    index = index_of(
+        (
+            "Robot navigation",
+            "We use simple math to compute robot paths in warehouses and ports. "
+            "A separate section on planning discusses reasoning under uncertainty. " + FILLER,
+        ),
+        (
+            "Same sentence but far",
+            "Math is used for the loss while the many other parts of the system do reasoning. ",
+        ),
+    )
+    assert matched_ids(index, "math reasoning") == set()
+
+
+def test_a_title_hit_weighs_more_than_an_abstract_hit() -> None:
+    index = index_of(
+        ("Knowledge distillation for small models", "We compress networks. " + FILLER),
+        ("Small models", "We compress networks with knowledge distillation. " + FILLER),
+    )
+    assert score_of(index, "knowledge distillation", 0) > score_of(index, "knowledge distillation", 1) > 0
+
+
+def test_a_passing_mention_in_a_long_abstract_weighs_less_than_in_a_short_one() -> None:
+    long_abstract = "We mention federated learning once. " + " ".join([FILLER] * 6)
+    short_abstract = "We mention federated learning once. " + FILLER
+    index = index_of(
+        ("Long", long_abstract), ("Short", short_abstract), ("Other", FILLER), ("Other 2", FILLER)
+    )
+    compiled = compile_interest("federated learning", acronyms=index.acronyms)
+    long_score, short_score = (score_paper(index, n, paper_hits(index, n, compiled)) for n in (0, 1))
+    assert 0 < long_score < short_score
+    assert matched_ids(index, "federated learning") == {1}  # so little that it is no match at all
+
+
+def test_repeated_mentions_score_higher_but_saturate() -> None:
+    once = "Federated learning is used. " + FILLER
+    twice = "Federated learning is used. Federated learning again. " + FILLER
+    many = "Federated learning. " * 10 + FILLER
+    index = index_of(("A", once), ("B", twice), ("C", many))
+    a, b, c = (score_of(index, "federated learning", n) for n in range(3))
+    assert a < b < c < 4 * a
+
+
+def test_a_quoted_phrase_means_the_exact_words_in_order() -> None:
+    index = index_of(
+        ("Mixture of experts", "Sparse routing. " + FILLER),
+        ("Expert mixtures", "A mixture of many experts is trained. " + FILLER),
+        ("Mixtures of experts", "Plural form. " + FILLER),
+    )
+    assert matched_ids(index, '"mixture of experts"') == {0}
+    assert matched_ids(index, "mixture of experts") >= {0, 2}
+
+
+def test_an_exclusion_drops_papers_containing_the_word() -> None:
+    index = index_of(
+        ("Diffusion models: a survey", "We review diffusion models. " + FILLER),
+        ("Faster diffusion models", "We speed up diffusion models. " + FILLER),
+    )
+    assert matched_ids(index, "diffusion models") == {0, 1}
+    assert matched_ids(index, "diffusion models -survey") == {1}
+    assert matched_ids(index, "diffusion models -surveys") == {1}  # in any inflection
+
+
+def test_a_title_that_carries_the_specific_part_of_the_interest_matches() -> None:
+    others = [(f"Paper {n}", f"Knowledge about topic {n} matters. " + FILLER) for n in range(12)]
+    index = index_of(
+        ("Self-Distillation for Transformers", "We apply distillation to a model. " + FILLER), *others
+    )
+    assert 0 in matched_ids(index, "knowledge distillation")
+    assert matched_ids(index, "knowledge distillation") == {0}
+
+
+def test_nothing_matches_an_interest_absent_from_every_paper() -> None:
+    index = index_of(("Graphs", FILLER), ("Images", FILLER))
+    assert matched_ids(index, "protein folding") == set()

@@ -1,0 +1,128 @@
+"""The matcher on stored papers: `manage.py match`, learned acronyms kept up to date, the live preview."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from newsletter.models import AcronymState
+from newsletter.services.matching import acronyms_current
+from papers.models import Paper
+from papers.services import dump_ingest, dump_ingest_file
+from tests.factories import seed_dump
+
+pytestmark = pytest.mark.django_db
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture
+def seed_papers(seed_files: list[Path]) -> None:
+    for path in seed_files:
+        dump_ingest_file(path=path, today=TODAY)
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_match_command_prints_json_best_first_with_an_explanation() -> None:
+    out = io.StringIO()
+    call_command("match", "--interest", "in-context learning", "--interest", "protein folding", "--json", stdout=out)
+
+    data = json.loads(out.getvalue())
+    assert set(data) == {"in-context learning", "protein folding"}
+    picks = data["in-context learning"]
+    assert len(picks) >= 10
+    scores = [pick["score"] for pick in picks]
+    assert scores == sorted(scores, reverse=True)
+    assert all(pick["title"] and pick["why"] for pick in picks)
+    assert "in-context learning" in picks[0]["why"].lower()
+    assert data["protein folding"] == []
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_match_command_plain_output_lists_scores_and_reasons() -> None:
+    out = io.StringIO()
+    call_command("match", "--interest", "chain-of-thought", "--limit", "3", stdout=out)
+
+    text = out.getvalue()
+    assert text.startswith("chain-of-thought:")
+    assert text.count("matched ") == 3
+
+
+def test_match_command_rejects_an_invalid_interest_with_the_reason() -> None:
+    with pytest.raises(CommandError, match="100"):
+        call_command("match", "--interest", "x" * 150)
+
+
+def test_acronyms_are_learned_from_papers_as_they_arrive() -> None:
+    dump_ingest(data=seed_dump(("Speedy Widgets", "We present quantum widget folding (QWF), a method.")),
+                name="one.txt", today=TODAY)  # fmt: skip
+    first = acronyms_current()
+    assert AcronymState.objects.get().learned_through_paper_id == Paper.objects.get().pk
+
+    dump_ingest(data=seed_dump(("Other Things", "We study sparse gadget routing (SGR) at scale.")),
+                name="two.txt", today=TODAY)  # fmt: skip
+    second = acronyms_current()
+
+    learned_first, learned_second = json.dumps(first.to_json()).lower(), json.dumps(second.to_json()).lower()
+    assert "qwf" in learned_first and "sgr" not in learned_first
+    assert "qwf" in learned_second and "sgr" in learned_second
+    assert AcronymState.objects.get().learned_through_paper_id == Paper.objects.order_by("-pk").first().pk
+
+
+def test_an_acronym_interest_finds_papers_that_only_spell_it_out() -> None:
+    dump_ingest(
+        data=seed_dump(
+            ("Teaching Models with Demonstrations", "We analyse in-context learning (ICL) in transformers."),
+            ("Why Demonstrations Help", "In-context learning (ICL) lets a model adapt without training."),
+            ("Prompting at Scale", "Transformers can do in-context learning from a handful of demonstrations."),
+        ),
+        name="icl.txt",
+        today=TODAY,
+    )
+    out = io.StringIO()
+    call_command("match", "--interest", "ICL", "--json", stdout=out)
+
+    titles = {pick["title"] for pick in json.loads(out.getvalue())["ICL"]}
+    # Two papers define ICL, so the pair is learned; the third never writes "ICL" and is found all the same.
+    assert titles == {"Teaching Models with Demonstrations", "Why Demonstrations Help", "Prompting at Scale"}
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_the_preview_endpoint_shows_matches_with_highlights(client: Client) -> None:
+    response = client.get("/subscribe/preview.json", {"interests": "in-context learning, -transformers\nzzqx"})
+    without_exclusion = client.get("/subscribe/preview.json", {"interests": "in-context learning"}).json()
+
+    assert response.status_code == 200
+    data = response.json()
+    assert data["papers_considered"] == 287
+    first, nothing = data["interests"]
+    assert first["interest"] == "in-context learning" and first["count"] > 3
+    # "-transformers" on its own item applies to every interest, as it will in the digest.
+    assert first["count"] < without_exclusion["interests"][0]["count"]
+    paper = first["papers"][0]
+    assert paper["url"].startswith("/papers/")
+    assert any(highlight for _, highlight in paper["snippet"])
+    assert nothing == {"interest": "zzqx", "count": 0, "papers": []}
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_the_preview_reports_invalid_interests_instead_of_failing(client: Client) -> None:
+    response = client.get("/subscribe/preview.json", {"interests": "x" * 150})
+
+    assert response.status_code == 200
+    assert response.json()["errors"]
+
+
+def test_the_preview_is_rate_limited_per_ip(client: Client, settings: object) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.PAPERBOY_PREVIEWS_PER_IP = 2  # type: ignore[attr-defined]
+    statuses = [client.get("/subscribe/preview.json", {"interests": "agents"}).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
