@@ -31,6 +31,10 @@ def _install_beat_schedule(sender: Celery, **_: object) -> None:
         # digests now due (subscribers' hours are whole hours in their zones) and queue their sending.
         "digest-tick": {
             "task": "newsletter.tasks.digest_tick",
-            "schedule": crontab(minute="*/15"),
+            "schedule": (
+                timedelta(seconds=settings.PAPERBOY_DIGEST_TICK_SECONDS)
+                if settings.PAPERBOY_DIGEST_TICK_SECONDS
+                else crontab(minute="*/15")
+            ),
         },
     }

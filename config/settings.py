@@ -164,6 +164,10 @@ PAPERBOY_SENDING_LEASE_SECONDS = env.int("PAPERBOY_SENDING_LEASE_SECONDS", defau
 # timeout of the broker, or the broker would hand the waiting task to a second worker).
 PAPERBOY_SEND_MAX_ATTEMPTS = env.int("PAPERBOY_SEND_MAX_ATTEMPTS", default=6)
 PAPERBOY_RETRY_BACKOFF_CAP_SECONDS = env.int("PAPERBOY_RETRY_BACKOFF_CAP_SECONDS", default=1800)
+# Pending rows older than this that no task picked up (the broker lost them) are queued again by the tick.
+PAPERBOY_PENDING_REDISPATCH_SECONDS = env.int("PAPERBOY_PENDING_REDISPATCH_SECONDS", default=300)
+# Empty: the digest tick runs at minutes */15. A number of seconds overrides it (end-to-end tests use 2).
+PAPERBOY_DIGEST_TICK_SECONDS = env.float("PAPERBOY_DIGEST_TICK_SECONDS", default=0.0)
 PAPERBOY_LIST_ID = env.str("PAPERBOY_LIST_ID", default="Paperboy digest <digest.paperboy.localhost>")
 
 # --- Email ----------------------------------------------------------------------------------------------
@@ -184,6 +188,8 @@ ANYMAIL = {
         "SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": json.loads(env.str("AMAZON_SES_CLIENT_PARAMS", default="") or "{}"),
         "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+        # Seconds before an ESP call counts as timed out (then retried as a transient error).
+        "REQUESTS_TIMEOUT": env.float("ANYMAIL_REQUESTS_TIMEOUT", default=30.0),
     }.items()
     if value
 }

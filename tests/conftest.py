@@ -53,3 +53,22 @@ def allow_sync_orm_in_event_loop() -> Iterator[None]:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def seed_papers(seed_files: list) -> None:
+    from datetime import date
+
+    from papers.services import dump_ingest_file
+
+    for path in seed_files:
+        dump_ingest_file(path=path, today=date(2026, 11, 24))
+
+
+@pytest.fixture
+def edition(seed_papers: None) -> object:
+    from newsletter.services.editions import edition_prepare
+
+    prepared = edition_prepare()
+    assert prepared is not None
+    return prepared

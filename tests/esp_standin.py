@@ -32,6 +32,7 @@ class EspStandIn:
     inactive: set[str] = field(default_factory=set)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
+    delay_seconds: float = 0.0  # every accepted message takes this long, like a slow ESP
     webhook_url: str = ""
     webhook_auth: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,6 +85,8 @@ class EspStandIn:
             message = f"You tried to send to a recipient that has been marked as inactive.\n Found inactive addresses: {to}.\n Inactive recipients are ones that have generated a hard bounce or a spam complaint."  # noqa: E501
             _reply(request, 422, {"ErrorCode": 406, "Message": message})
             return
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
         message_id = str(uuid.uuid4())
         with self.lock:
             self.accepted.append({**payload, "MessageID": message_id})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -50,7 +51,9 @@ def period_key(*, frequency: str, local: datetime) -> str:
 
 def subscribers_due(*, at: datetime, latest: Edition) -> QuerySet[Subscriber]:
     """Active subscribers whose hour has come (in their zone), with something new and no digest this period."""
-    zones = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).values_list("timezone", flat=True).distinct()
+    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
+    # order_by() first: Meta.ordering would otherwise make DISTINCT return one "zone" per subscriber.
+    zones = active.order_by().values_list("timezone", flat=True).distinct()
     due = Q(pk__in=[])
     for zone in zones:
         local = at.astimezone(_zone(zone))
@@ -159,9 +162,9 @@ def _plan_group(
     report.skipped += sum(1 for d in deliveries if d.status == Delivery.Status.SKIPPED)
 
 
-def deliveries_pending_ids(*, older_than_seconds: int = 300) -> list[int]:
+def deliveries_pending_ids() -> list[int]:
     """Pending rows no task is about to pick up (e.g. queued when the broker was down): sent again by the tick."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=settings.PAPERBOY_PENDING_REDISPATCH_SECONDS)
     return list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
     )

@@ -74,25 +74,6 @@ def active_subscriber(django_capture_on_commit_callbacks: Callable) -> Subscribe
 # --- digests ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def seed_papers(seed_files: list) -> None:
-    from datetime import date
-
-    from papers.services import dump_ingest_file
-
-    for path in seed_files:
-        dump_ingest_file(path=path, today=date(2026, 11, 24))
-
-
-@pytest.fixture
-def edition(seed_papers: None) -> object:
-    from newsletter.services.editions import edition_prepare
-
-    prepared = edition_prepare()
-    assert prepared is not None
-    return prepared
-
-
 def subscriber_create(email: str, interests: list[str], **fields: object) -> Subscriber:
     from django.utils import timezone
 

@@ -160,3 +160,17 @@ def test_planning_costs_the_same_queries_for_10_or_60_subscribers(
 
     assert large <= small  # no query per subscriber
     assert Delivery.objects.count() == 70
+
+
+def test_due_subscribers_are_found_with_one_condition_per_zone_not_per_subscriber(edition: Edition) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(30):
+        subscriber_create(f"s{n}@example.org", ["agents"], timezone="Europe/Paris" if n % 2 else "UTC")
+
+    with CaptureQueriesContext(connection) as captured:
+        due = list(subscribers_due(at=timezone.now(), latest=edition).values_list("pk", flat=True))
+
+    assert len(due) == 30
+    assert max(query["sql"].count("EXISTS") for query in captured.captured_queries) == 4  # 2 zones x 2 frequencies
