@@ -26,10 +26,29 @@ from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 WORDS = [
-    "sparse", "attention", "transformer", "diffusion", "agents", "reasoning", "retrieval", "graph", "contrastive",
-    "policy", "reward", "quantization", "kernel", "benchmark", "multimodal", "video", "speech", "protein", "robot",
-    "planning", "memory", "scaling",
-]  # fmt: skip
+    "sparse",
+    "attention",
+    "transformer",
+    "diffusion",
+    "agents",
+    "reasoning",
+    "retrieval",
+    "graph",
+    "contrastive",
+    "policy",
+    "reward",
+    "quantization",
+    "kernel",
+    "benchmark",
+    "multimodal",
+    "video",
+    "speech",
+    "protein",
+    "robot",
+    "planning",
+    "memory",
+    "scaling",
+]
 
 
 def generate_dump(*, papers: int, seed: int, upvote_offset: int = 0) -> bytes:
@@ -39,9 +58,14 @@ def generate_dump(*, papers: int, seed: int, upvote_offset: int = 0) -> bytes:
     for n in range(papers):
         title = " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(6, 14))) + f" {n}"
         summary = " ".join(rng.choice(WORDS) for _ in range(rng.randint(150, 250))) + "."
-        paper = {"id": f"2501.{n:05d}", "title": title, "summary": summary, "upvotes": n % 97 + upvote_offset,
-                 "authors": [{"name": f"Author {rng.randint(1, 5000)}"} for _ in range(rng.randint(1, 8))],
-                 "publishedAt": "2025-01-15T00:00:00.000Z"}  # fmt: skip
+        paper = {
+            "id": f"2501.{n:05d}",
+            "title": title,
+            "summary": summary,
+            "upvotes": n % 97 + upvote_offset,
+            "authors": [{"name": f"Author {rng.randint(1, 5000)}"} for _ in range(rng.randint(1, 8))],
+            "publishedAt": "2025-01-15T00:00:00.000Z",
+        }
         items.append({"paper": paper, "title": title, "publishedAt": "2025-01-16T00:00:00.000Z"})
     return json.dumps(items).encode()
 
@@ -112,28 +136,25 @@ def run_once(*, phase: str, papers: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--papers", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument(
-        "--one-run", choices=["parse", "ingest", "relist", "baseline"], help=argparse.SUPPRESS
-    )
+    parser.add_argument("--one-run", choices=["parse", "ingest", "relist", "baseline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_run:
         print(json.dumps(run_once(phase=args.one_run, papers=args.papers)))
         return
     database = os.environ.get("DATABASE_URL", "sqlite (default)").split(":", 1)[0]
-    print(f"database: {database}, papers: {args.papers:,}, "
-          f"repeats: {args.repeat} (median shown)")  # fmt: skip
+    print(f"database: {database}, papers: {args.papers:,}, repeats: {args.repeat} (median shown)")
     medians = {}
     for phase in ("parse", "ingest", "relist", "baseline"):
         runs = [_measure(phase=phase, papers=args.papers) for _ in range(args.repeat)]
         medians[phase] = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         m = medians[phase]
-        print(f"{phase:>9}: {m['seconds']:7.2f} s  {args.papers / m['seconds']:9,.0f} papers/s  "
-              f"peak RSS {m['peak_rss_mb']:6.0f} MB  (dump {m['dump_mb']:.1f} MB)")  # fmt: skip
+        print(
+            f"{phase:>9}: {m['seconds']:7.2f} s  {args.papers / m['seconds']:9,.0f} papers/s  "
+            f"peak RSS {m['peak_rss_mb']:6.0f} MB  (dump {m['dump_mb']:.1f} MB)"
+        )
     ratio = medians["baseline"]["seconds"] / medians["ingest"]["seconds"]
     print(f"ingest is {ratio:.1f}x faster than the per-item baseline")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -123,6 +124,11 @@ def per_subscriber_baseline(
     return time.perf_counter() - started, found
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(size: int, papers_count: int, seed: int, sample: int, workers: int) -> dict[str, float | int]:
     rng = random.Random(seed)
     real = seed_papers()
@@ -134,6 +140,8 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
     index_seconds = time.perf_counter() - started
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
+    load_before = os.getloadavg()[0]
+    cpu_started = time.process_time() + _children_cpu()
     started = time.perf_counter()
     result = percolate(index=index, subscribers=subscribers, workers=workers)
     percolate_seconds = time.perf_counter() - started
@@ -141,6 +149,7 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
     for _, bits in result.iter_paper_bits():
         total_matches += bits.bit_count()
     match_all_seconds = time.perf_counter() - started
+    match_all_cpu = time.process_time() + _children_cpu() - cpu_started
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
@@ -162,6 +171,8 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
         "index_seconds": index_seconds,
         "percolate_seconds": percolate_seconds,
         "match_all_seconds": match_all_seconds,
+        "match_all_cpu_seconds": match_all_cpu,
+        "load_average_before": load_before,
         "rss_loaded_mb": rss_loaded / 1024,
         "rss_peak_mb": rss_peak / 1024,
         "rss_worker_peak_mb": rss_workers / 1024,
@@ -185,12 +196,20 @@ def run(
             command += ["--seed", str(seed), "--sample", str(sample), "--workers", str(workers)]
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             runs.append(json.loads(output.strip().splitlines()[-1]))
+            last = runs[-1]
             print(
-                f"  {size:>9,} subscribers, run {attempt + 1}: {runs[-1]['match_all_seconds']:.2f} s",
+                f"  {size:>9,} subscribers, run {attempt + 1}: {last['match_all_seconds']:.2f} s "
+                f"({last['match_all_cpu_seconds']:.2f} s CPU, load average before {last['load_average_before']:.2f})",
                 flush=True,
             )
         row = dict(runs[0])
-        for name in ("index_seconds", "percolate_seconds", "match_all_seconds", "digest_ms_per_subscriber"):
+        for name in (
+            "index_seconds",
+            "percolate_seconds",
+            "match_all_seconds",
+            "match_all_cpu_seconds",
+            "digest_ms_per_subscriber",
+        ):
             row[name] = statistics.median(r[name] for r in runs)
         row["baseline_ms_per_subscriber"] = statistics.median(r["baseline_ms_per_subscriber"] for r in runs)
         row["rss_peak_mb"] = max(r["rss_peak_mb"] for r in runs)
@@ -199,6 +218,8 @@ def run(
         row["baseline_extrapolated_seconds"] = row["baseline_ms_per_subscriber"] * size / 1000
         row["speedup"] = row["baseline_extrapolated_seconds"] / row["match_all_seconds"]
         row["repeats"] = repeat
+        row["runs_seconds"] = [round(r["match_all_seconds"], 2) for r in runs]
+        row["load_average_before"] = max(r["load_average_before"] for r in runs)
         rows.append(row)
     return rows
 
@@ -222,9 +243,7 @@ def table(rows: list[dict[str, float | int]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", default="100000,1000000,3000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--papers", type=int, default=1000)
@@ -245,6 +264,8 @@ def main() -> None:
             f"{r['subscribers']:,}: index {r['index_seconds']:.2f} s, "
             f"loaded RSS {r['rss_loaded_mb']:,.0f} MB, "
             f"explained digest {r['digest_ms_per_subscriber']:.3f} ms/subscriber, "
+            f"runs {r['runs_seconds']} s, CPU {r['match_all_cpu_seconds']:.2f} s, "
+            f"worker peak RSS {r['rss_worker_peak_mb']:,.0f} MB, "
             f"baseline mismatches {r['baseline_mismatches']}/{r['baseline_sample']}"
         )
     if args.json:

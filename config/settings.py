@@ -178,7 +178,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Only for EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (mailpit in docker-compose).
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-ANYMAIL = {
+ANYMAIL: dict[str, object] = {
     key: value
     for key, value in {
         "POSTMARK_SERVER_TOKEN": env.str("POSTMARK_SERVER_TOKEN", default=""),
@@ -193,6 +193,8 @@ ANYMAIL = {
     }.items()
     if value
 }
+# Any other ESP anymail supports (Brevo, Mailjet, Resend, ...): its settings as JSON, by environment alone.
+ANYMAIL.update(json.loads(env.str("ANYMAIL_SETTINGS_JSON", default="") or "{}"))
 
 # --- Static files, i18n, auth ---------------------------------------------------------------------------
 STATIC_URL = "static/"

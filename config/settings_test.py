@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
-os.environ.setdefault(
-    "PAPERBOY_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test")
-)
+os.environ.setdefault("PAPERBOY_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
 
 from config.settings import *  # noqa: F403
+from config.settings import STATIC_ROOT, STORAGES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")

@@ -39,9 +39,12 @@ class PreferencesForm(forms.Form):
     )
     frequency = forms.ChoiceField(choices=Subscriber.Frequency.choices, initial=Subscriber.Frequency.DAILY)
     weekday = forms.TypedChoiceField(
-        choices=Subscriber.Weekday.choices, coerce=int, initial=Subscriber.Weekday.MONDAY, required=False,
+        choices=Subscriber.Weekday.choices,
+        coerce=int,
+        initial=Subscriber.Weekday.MONDAY,
+        required=False,
         help_text="For the weekly digest.",
-    )  # fmt: skip
+    )
     send_hour = forms.TypedChoiceField(choices=HOURS, coerce=int, initial=7, label="Delivery time")
     timezone = forms.ChoiceField(choices=timezone_choices, initial="UTC", label="Time zone")
 

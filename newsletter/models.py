@@ -188,9 +188,7 @@ class Delivery(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     # The editions this digest covers: (covers_after, edition], by edition id.
     edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="deliveries")
-    covers_after = models.ForeignKey(
-        Edition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    covers_after = models.ForeignKey(Edition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # [{"paper_id", "score", "interests": [...], "words": [...]}], best first; featured picks are per edition.
     papers = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

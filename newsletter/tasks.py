@@ -15,15 +15,26 @@ from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
 
 logger = logging.getLogger(__name__)
 
-_RETRY = {"autoretry_for": TRANSIENT_ERRORS, "retry_backoff": 30, "retry_backoff_max": 900, "max_retries": 6}
 
-
-@shared_task(name="newsletter.tasks.confirmation_send", **_RETRY)
+# Transactional emails retry transient transport errors only, with backoff (30 s doubling, at most 15 min).
+@shared_task(
+    name="newsletter.tasks.confirmation_send",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=6,
+)
 def confirmation_send(confirmation_id: int) -> bool:
     return subscriptions.confirmation_send(confirmation_id=confirmation_id)
 
 
-@shared_task(name="newsletter.tasks.manage_link_send", **_RETRY)
+@shared_task(
+    name="newsletter.tasks.manage_link_send",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=6,
+)
 def manage_link_send(subscriber_id: int) -> bool:
     return subscriptions.manage_link_send(subscriber_id=subscriber_id)
 
@@ -42,15 +53,21 @@ def digest_tick() -> dict[str, int]:
     report = digests.digest_plan()
     pending = sorted(set(report.pending_ids) | set(digests.deliveries_pending_ids()))
     deliveries_dispatch(pending)
-    return {"due": report.due, "planned": report.planned, "skipped": report.skipped,
-            "dispatched": len(pending), **recovered}  # fmt: skip
+    return {
+        "due": report.due,
+        "planned": report.planned,
+        "skipped": report.skipped,
+        "dispatched": len(pending),
+        **recovered,
+    }
 
 
 def deliveries_dispatch(delivery_ids: list[int]) -> int:
     """Queue the sends in chunks of ids (never one task per subscriber), after the ledger commits."""
     chunk = settings.PAPERBOY_SEND_CHUNK
     for start in range(0, len(delivery_ids), chunk):
-        deliveries_send.delay_on_commit(delivery_ids[start : start + chunk])
+        # celery-types predates delay_on_commit (Celery 5.4).
+        deliveries_send.delay_on_commit(delivery_ids[start : start + chunk])  # type: ignore[attr-defined]
     return len(delivery_ids)
 
 
@@ -62,8 +79,12 @@ def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
         countdown = retry_delay(attempts=attempts, retry_after=report.retry_after)
         logger.info("retrying %d deliveries in %.0f s", len(report.retry_ids), countdown)
         deliveries_send.apply_async((report.retry_ids,), countdown=countdown)
-    return {"sent": report.sent, "failed": report.failed, "suppressed": report.suppressed,
-            "retrying": len(report.retry_ids)}  # fmt: skip
+    return {
+        "sent": report.sent,
+        "failed": report.failed,
+        "suppressed": report.suppressed,
+        "retrying": len(report.retry_ids),
+    }
 
 
 def _attempts_of(delivery_ids: list[int]) -> int:

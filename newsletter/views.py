@@ -68,8 +68,9 @@ def home(request: HttpRequest, form: SubscribeForm | None = None, status: int = 
 @require_POST
 def subscribe(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
-    if rate_limit_hit(scope="subscribe-ip", key=ip or "unknown", limit=settings.PAPERBOY_SUBSCRIBES_PER_IP,
-                      window_seconds=600):  # fmt: skip
+    if rate_limit_hit(
+        scope="subscribe-ip", key=ip or "unknown", limit=settings.PAPERBOY_SUBSCRIBES_PER_IP, window_seconds=600
+    ):
         form = SubscribeForm(request.POST)
         form.add_error(None, "Too many sign-ups from your network in the last few minutes. Try again later.")
         return home(request, form=form, status=429)
@@ -88,8 +89,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 @require_GET
 def preview(request: HttpRequest) -> JsonResponse:
     """The live preview of the subscribe form: what these interests would have caught among recent papers."""
-    limited = rate_limit_hit(scope="preview-ip", key=client_ip(request) or "unknown",
-                             limit=settings.PAPERBOY_PREVIEWS_PER_IP, window_seconds=60)  # fmt: skip
+    limited = rate_limit_hit(
+        scope="preview-ip",
+        key=client_ip(request) or "unknown",
+        limit=settings.PAPERBOY_PREVIEWS_PER_IP,
+        window_seconds=60,
+    )
     if limited:
         return JsonResponse({"error": "Too many previews; wait a minute."}, status=429)
     raw = request.GET.get("interests", "")[:MAX_INTERESTS_FIELD_LENGTH]

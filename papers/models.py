@@ -21,13 +21,9 @@ class Paper(models.Model):
     # Natural key when known; otherwise title_key is (see the constraints).
     arxiv_id = models.CharField("arXiv id", max_length=40, unique=True, null=True, blank=True)
     title_key = models.CharField(max_length=1000, db_index=True, editable=False)
-    links = models.JSONField(
-        default=dict, blank=True, help_text='e.g. {"arxiv": ..., "pdf": ..., "paper": ...}'
-    )
+    links = models.JSONField(default=dict, blank=True, help_text='e.g. {"arxiv": ..., "pdf": ..., "paper": ...}')
     published_on = models.DateField(null=True, blank=True)
-    upvotes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Highest count seen in any listing."
-    )
+    upvotes = models.PositiveIntegerField(null=True, blank=True, help_text="Highest count seen in any listing.")
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     first_listed_on = models.DateField(null=True, blank=True, db_index=True)
     last_listed_on = models.DateField(null=True, blank=True, db_index=True)

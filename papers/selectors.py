@@ -14,14 +14,14 @@ _IN_CHUNK = 5000
 
 def paper_list_public(*, query: str = "") -> QuerySet[Paper]:
     """Visible papers, newest first, optionally narrowed by a search over title, abstract, authors and id."""
-    papers = Paper.objects.filter(is_hidden=False).order_by(
-        "-first_listed_on", "-is_featured", "-upvotes", "id"
-    )
+    papers = Paper.objects.filter(is_hidden=False).order_by("-first_listed_on", "-is_featured", "-upvotes", "id")
     for word in query.split()[:8]:
         papers = papers.filter(
-            Q(title__icontains=word) | Q(abstract__icontains=word) | Q(arxiv_id__iexact=word)
+            Q(title__icontains=word)
+            | Q(abstract__icontains=word)
+            | Q(arxiv_id__iexact=word)
             | Q(authors__icontains=word)
-        )  # fmt: skip
+        )
     return papers
 
 
@@ -51,7 +51,9 @@ def _chunks(values: list[str]) -> list[list[str]]:
     return [values[i : i + _IN_CHUNK] for i in range(0, len(values), _IN_CHUNK)]
 
 
-def paper_texts(*, after_id: int = 0, ids: Collection[int] | None = None, limit: int | None = None) -> list[tuple[int, str, str]]:
+def paper_texts(
+    *, after_id: int = 0, ids: Collection[int] | None = None, limit: int | None = None
+) -> list[tuple[int, str, str]]:
     """(id, title, abstract) of visible papers, for the matcher; newest ids first when `limit` is given."""
     papers = Paper.objects.filter(is_hidden=False, id__gt=after_id)
     if ids is not None:

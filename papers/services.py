@@ -77,9 +77,7 @@ def dumps_scan(*, folder: Path) -> list[DumpIngestResult]:
 def dump_files_in(*, folder: Path) -> list[Path]:
     """The files a scan considers, in name order (hidden and partial files are being written: skip them)."""
     return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".part")
+        p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".part")
     )
 
 
@@ -87,9 +85,7 @@ def dump_ingest_file(*, path: Path, today: date | None = None) -> DumpIngestResu
     """Ingest one file from disk, skipping it without reading when its size and mtime are already known."""
     try:
         stat = path.stat()
-        known = dump_find_unchanged_file(
-            source_path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns
-        )
+        known = dump_find_unchanged_file(source_path=str(path), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns)
         if known is not None:
             return DumpIngestResult(name=path.name, status=IngestStatus.SKIPPED, dump_id=known.pk)
         limit = settings.PAPERBOY_DUMP_MAX_BYTES
@@ -99,12 +95,8 @@ def dump_ingest_file(*, path: Path, today: date | None = None) -> DumpIngestResu
         data = path.read_bytes()
     except OSError as exc:
         logger.warning("could not read dump %s: %s", path, exc)
-        return DumpIngestResult(
-            name=path.name, status=IngestStatus.FAILED, error=f"could not read the file: {exc}"
-        )
-    return dump_ingest(
-        data=data, name=path.name, source_path=str(path), mtime_ns=stat.st_mtime_ns, today=today
-    )
+        return DumpIngestResult(name=path.name, status=IngestStatus.FAILED, error=f"could not read the file: {exc}")
+    return dump_ingest(data=data, name=path.name, source_path=str(path), mtime_ns=stat.st_mtime_ns, today=today)
 
 
 def dump_ingest(
@@ -124,9 +116,7 @@ def dump_ingest(
         return _dump_store(facts=facts, parsed=parsed, today=today)
     except Exception as exc:
         logger.exception("storing dump %s failed; nothing from it was kept", name)
-        return _dump_record_failure(
-            facts=facts, error=f"could not store the papers ({type(exc).__name__}: {exc})"
-        )
+        return _dump_record_failure(facts=facts, error=f"could not store the papers ({type(exc).__name__}: {exc})")
 
 
 # --- storing --------------------------------------------------------------------------------------------
@@ -147,9 +137,7 @@ def _dump_store(*, facts: _FileFacts, parsed: ParsedDump, today: date) -> DumpIn
             warnings=list(parsed.warnings),
         )
         outcomes = papers_upsert(items=parsed.items, listed_on=listed_on)
-        _listings_create(
-            dump=dump, items=parsed.items, papers=[paper for paper, _ in outcomes], listed_on=listed_on
-        )
+        _listings_create(dump=dump, items=parsed.items, papers=[paper for paper, _ in outcomes], listed_on=listed_on)
         counts = {outcome: sum(1 for _, o in outcomes if o is outcome) for outcome in PaperOutcome}
         dump.created_count = counts[PaperOutcome.CREATED]
         dump.enriched_count = counts[PaperOutcome.ENRICHED]
@@ -190,8 +178,17 @@ def papers_upsert(*, items: Sequence[ParsedPaper], listed_on: date) -> list[tupl
     return results
 
 
-_UPSERT_FIELDS = ("abstract", "authors", "arxiv_id", "links", "published_on", "upvotes", "first_listed_on",
-                  "last_listed_on", "updated_at")  # fmt: skip
+_UPSERT_FIELDS = (
+    "abstract",
+    "authors",
+    "arxiv_id",
+    "links",
+    "published_on",
+    "upvotes",
+    "first_listed_on",
+    "last_listed_on",
+    "updated_at",
+)
 
 
 def _papers_update(papers: list[Paper]) -> None:
@@ -202,13 +199,13 @@ def _papers_update(papers: list[Paper]) -> None:
     if not papers:
         return
     now = timezone.now()
-    fields = [Paper._meta.get_field(name) for name in _UPSERT_FIELDS]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    fields = [field for field in Paper._meta.concrete_fields if field.name in _UPSERT_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(str(f.column))} = %s" for f in fields)
     sql = f"UPDATE {Paper._meta.db_table} SET {assignments} WHERE id = %s"
     rows = []
     for paper in papers:
         paper.updated_at = now
-        values = [f.get_db_prep_save(getattr(paper, f.attname), connection) for f in fields]  # type: ignore[union-attr]
+        values = [f.get_db_prep_save(getattr(paper, f.attname), connection) for f in fields]
         rows.append([*values, paper.pk])
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -268,9 +265,7 @@ def _note_listing_date(*, paper: Paper, listed_on: date) -> bool:
     return (paper.first_listed_on, paper.last_listed_on) != before
 
 
-def _listings_create(
-    *, dump: Dump, items: Sequence[ParsedPaper], papers: Sequence[Paper], listed_on: date
-) -> None:
+def _listings_create(*, dump: Dump, items: Sequence[ParsedPaper], papers: Sequence[Paper], listed_on: date) -> None:
     Listing.objects.bulk_create(
         [
             Listing(dump=dump, paper=paper, rank=item.rank, upvotes=item.upvotes, listed_on=listed_on)

@@ -20,5 +20,5 @@ def dumps_scan(folder: str | None = None) -> dict[str, int]:
     if any(result.created for result in results):
         from newsletter.tasks import edition_prepare  # new papers: today's edition can take them now
 
-        edition_prepare.delay_on_commit()
+        edition_prepare.delay_on_commit()  # type: ignore[attr-defined]  # celery-types predates it
     return summary

@@ -3,6 +3,7 @@
     .venv/bin/python scripts/eval_matching.py                      # print the tables
     .venv/bin/python scripts/eval_matching.py --write docs/matching.md   # also refresh them in the doc
     .venv/bin/python scripts/eval_matching.py --misses              # list Paperboy's misses per interest
+    .venv/bin/python scripts/eval_matching.py --ablation            # Paperboy with each technique off
 
 Papers: the unique papers (by title, first dump wins) of seeds/*.txt, read with papers.parsers.parse_dump.
 Judgements: ../shared/eval/relevance_dev.json (or --judgements). A paper listed "relevant" is a positive,
@@ -28,13 +29,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newsletter.matching import PaperText, build_index, compile_interest, learn_acronyms  # noqa: E402
+from newsletter.matching import (  # noqa: E402
+    PaperText,
+    build_index,
+    compile_interest,
+    learn_acronyms,
+    scoring,
+)
 from newsletter.matching.scoring import score_interest  # noqa: E402
 from newsletter.matching.text import normalise, tokenise  # noqa: E402
 from papers.parsers import parse_dump  # noqa: E402
 
 DEFAULT_JUDGEMENTS = ROOT.parent / "shared" / "eval" / "relevance_dev.json"
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
+ABLATION_BEGIN, ABLATION_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 
 Method = Callable[[str], set[str]]  # interest -> titles of the papers it matches
 
@@ -104,9 +112,9 @@ def stemmed_phrase_method(papers: dict[str, str]) -> Method:
     return run
 
 
-def paperboy_method(papers: dict[str, str]) -> Method:
+def paperboy_method(papers: dict[str, str], *, acronyms: bool = True) -> Method:
     texts = [PaperText(id=title, title=title, abstract=abstract) for title, abstract in papers.items()]
-    table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in texts))
+    table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in texts) if acronyms else ())
     index = build_index(papers=texts, acronyms=table)
 
     def run(interest: str) -> set[str]:
@@ -114,6 +122,37 @@ def paperboy_method(papers: dict[str, str]) -> Method:
         return {str(index.papers[number].paper.id) for number, _ in score_interest(index, compiled)}
 
     return run
+
+
+# Each row switches one technique off, to show what it contributes on this set (module constants are
+# read at call time, so patching them for one run is enough).
+ABLATIONS: dict[str, dict[str, float]] = {
+    "Paperboy": {},
+    "without proximity (words must be adjacent)": {"SLACK_PER_GAP": 0},
+    "without the title weight (title = abstract)": {"TITLE_WEIGHT": 1.0},
+    "without the relaxed title rule": {"RELAXED_COVERAGE": 2.0},
+    "one abstract mention is never enough (threshold 1.2)": {"THRESHOLD": 1.2},
+}
+
+
+def ablation(papers: dict[str, str], queries: list[dict[str, Any]]) -> str:
+    lines = ["| variant | micro precision | micro recall | micro F1 |", "|---|---:|---:|---:|"]
+    variants: list[tuple[str, dict[str, float], bool]] = [(n, p, True) for n, p in ABLATIONS.items()]
+    variants.insert(1, ("without learned acronyms", {}, False))
+    for name, patch, acronyms in variants:
+        saved = {key: getattr(scoring, key) for key in patch}
+        for key, value in patch.items():
+            setattr(scoring, key, value)
+        try:
+            method = paperboy_method(papers, acronyms=acronyms)
+            total = Counts()
+            for query in queries:
+                total.add(judge(method(str(query["query"])), set(query["relevant"]), set(query["disputed"])))
+        finally:
+            for key, value in saved.items():
+                setattr(scoring, key, value)
+        lines.append(f"| {name} | {total.precision:.3f} | {total.recall:.3f} | {total.f1:.3f} |")
+    return "\n".join(lines)
 
 
 def judge(found: set[str], relevant: set[str], disputed: set[str]) -> Counts:
@@ -177,10 +216,10 @@ def markdown(totals: dict[str, Counts], rows: list[dict[str, Any]], papers: int,
     return "\n".join(lines)
 
 
-def write_between_markers(path: Path, text: str) -> None:
+def write_between_markers(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
     document = path.read_text(encoding="utf-8")
-    start, end = document.index(BEGIN) + len(BEGIN), document.index(END)
-    path.write_text(document[:start] + "\n" + text + "\n" + document[end:], encoding="utf-8")
+    start, stop = document.index(begin) + len(begin), document.index(end)
+    path.write_text(document[:start] + "\n" + text + "\n" + document[stop:], encoding="utf-8")
 
 
 def main() -> None:
@@ -191,6 +230,7 @@ def main() -> None:
     parser.add_argument("--judgements", type=Path, default=DEFAULT_JUDGEMENTS)
     parser.add_argument("--write", type=Path, help=f"replace the text between {BEGIN} and {END} in this file")
     parser.add_argument("--misses", action="store_true", help="list Paperboy's false negatives and positives")
+    parser.add_argument("--ablation", action="store_true", help="also score Paperboy with each technique off")
     args = parser.parse_args()
     papers = load_papers(args.seeds)
     queries = json.loads(args.judgements.read_text(encoding="utf-8"))["queries"]
@@ -207,6 +247,11 @@ def main() -> None:
                 print(f"  wrong:  {title}")
     if args.write:
         write_between_markers(args.write, table)
+    if args.ablation:
+        ablated = ablation(papers, queries)
+        print("\n" + ablated)
+        if args.write:
+            write_between_markers(args.write, ablated, ABLATION_BEGIN, ABLATION_END)
 
 
 if __name__ == "__main__":

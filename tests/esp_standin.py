@@ -8,6 +8,7 @@ Optionally it posts a Postmark "Delivery" tracking webhook back to the app for e
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -41,8 +42,8 @@ class EspStandIn:
     @property
     def api_url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}/"
 
     def fail_next(self, count: int, **fault: Any) -> None:
         with self.lock:
@@ -56,7 +57,7 @@ class EspStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 standin.handle(self, json.loads(body or b"{}"))
 
@@ -90,8 +91,11 @@ class EspStandIn:
         message_id = str(uuid.uuid4())
         with self.lock:
             self.accepted.append({**payload, "MessageID": message_id})
-        _reply(request, 200, {"To": to, "SubmittedAt": "2026-11-24T07:00:00Z", "MessageID": message_id,
-                              "ErrorCode": 0, "Message": "OK"})  # fmt: skip
+        _reply(
+            request,
+            200,
+            {"To": to, "SubmittedAt": "2026-11-24T07:00:00Z", "MessageID": message_id, "ErrorCode": 0, "Message": "OK"},
+        )
         if self.webhook_url:
             self._post_delivery_webhook(payload, message_id)
 
@@ -102,21 +106,34 @@ class EspStandIn:
         _reply(request, fault.status, {"ErrorCode": 100, "Message": "Stand-in failure"}, headers)
 
     def _post_delivery_webhook(self, payload: dict[str, Any], message_id: str) -> None:
-        event = {"RecordType": "Delivery", "MessageID": message_id, "Recipient": payload.get("To"),
-                 "DeliveredAt": "2026-11-24T07:00:01Z", "Details": "Test", "Tag": "digest",
-                 "Metadata": payload.get("Metadata", {}), "ServerID": 1, "MessageStream": "outbound"}  # fmt: skip
+        event = {
+            "RecordType": "Delivery",
+            "MessageID": message_id,
+            "Recipient": payload.get("To"),
+            "DeliveredAt": "2026-11-24T07:00:01Z",
+            "Details": "Test",
+            "Tag": "digest",
+            "Metadata": payload.get("Metadata", {}),
+            "ServerID": 1,
+            "MessageStream": "outbound",
+        }
         request = urllib.request.Request(
-            self.webhook_url, data=json.dumps(event).encode(), method="POST",
-            headers={"Content-Type": "application/json",
-                     "Authorization": "Basic " + base64.b64encode(self.webhook_auth.encode()).decode()},
-        )  # fmt: skip
-        try:
-            urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - loopback URL set by the test
-        except OSError:
-            pass  # a webhook that cannot be delivered is the ESP's problem, as in real life
+            self.webhook_url,
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Basic " + base64.b64encode(self.webhook_auth.encode()).decode(),
+            },
+        )
+        # A webhook that cannot be delivered is the ESP's problem, as in real life.
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request, timeout=5).close()
 
 
-def _reply(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+def _reply(
+    request: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
     data = json.dumps(body).encode()
     try:
         request.send_response(status)

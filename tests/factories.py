@@ -9,8 +9,7 @@ from papers.models import Paper
 from papers.parsers import title_key
 
 SEED_HEADER = (
-    "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
-    "byAK and the research community\n\n{date}\n\n"
+    "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n{date}\n\n"
 )
 _numbers = count(1)
 

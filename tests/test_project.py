@@ -51,17 +51,21 @@ def test_docker_compose_accepts_the_file() -> None:
             pytest.fail("docker-compose (Debian's package) is not installed")
         pytest.skip("docker-compose is not installed")
     env = {**os.environ, "DJANGO_SECRET_KEY": "x"}
-    result = subprocess.run([tool, "-f", "docker-compose.yml", "config", "-q"], cwd=REPO_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [tool, "-f", "docker-compose.yml", "config", "-q"],
+        cwd=REPO_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_env_example_documents_every_variable_the_settings_read() -> None:
     settings_source = (REPO_DIR / "config" / "settings.py").read_text()
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_][A-Z0-9_]*)"', settings_source))
-    documented = set(
-        re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (REPO_DIR / ".env.example").read_text(), re.MULTILINE)
-    )
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (REPO_DIR / ".env.example").read_text(), re.MULTILINE))
 
     assert read, "found no variables in settings.py"
     assert read - documented == set()

@@ -116,8 +116,7 @@ def _best_long_form(short: str, candidate: str) -> str | None:
             s_index -= 1
             continue
         while l_index >= 0 and (
-            candidate[l_index].lower() != char
-            or (s_index == 0 and l_index > 0 and candidate[l_index - 1].isalnum())
+            candidate[l_index].lower() != char or (s_index == 0 and l_index > 0 and candidate[l_index - 1].isalnum())
         ):
             l_index -= 1
         if l_index < 0:

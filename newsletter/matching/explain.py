@@ -55,13 +55,9 @@ def match_interest(index: PaperIndex, compiled: CompiledInterest) -> list[Match]
     return build_matches(index, compiled, scored)
 
 
-def build_matches(
-    index: PaperIndex, compiled: CompiledInterest, scored: list[tuple[int, float]]
-) -> list[Match]:
+def build_matches(index: PaperIndex, compiled: CompiledInterest, scored: list[tuple[int, float]]) -> list[Match]:
     matches = [
-        Match(
-            paper_id=index.papers[number].paper.id, score=score, explanation=explain(index, number, compiled)
-        )
+        Match(paper_id=index.papers[number].paper.id, score=score, explanation=explain(index, number, compiled))
         for number, score in scored
     ]
     matches.sort(key=lambda match: -match.score)

@@ -85,8 +85,17 @@ def parse_interests(raw: str) -> tuple[Interest, ...]:
     return tuple(parsed.values())
 
 
+# Most stored interests are canonical already: lower-case ASCII words, spaces and inner hyphens. They
+# need none of the checks below (their result is the same), which matters at a million subscribers.
+_PLAIN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*(?: [a-z0-9]+(?:-[a-z0-9]+)*)*")
+
+
 def parse_interest(item: str) -> Interest:
     """Parse one interest (one line of the form)."""
+    if _PLAIN.fullmatch(item) and len(item) <= MAX_INTEREST_LENGTH:
+        plain = [term for chunk in item.split(" ") for term in _terms(chunk)]
+        if not all(t.kind is TermKind.WORD and t.words[0] in STOP_WORDS for t in plain):
+            return Interest(terms=tuple(dict.fromkeys(plain)), excludes=())
     text = " ".join(normalise(item).split())
     shown = text if len(text) <= 40 else text[:37] + "..."
     if len(text) > MAX_INTEREST_LENGTH:

@@ -12,6 +12,7 @@ a bit set and its (paper, score) pairs. Explanations are built only for the subs
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import operator
 from array import array
@@ -136,9 +137,7 @@ class Percolation(Generic[K]):
         best = max(score for _, score in found)
         if not explain:
             return PaperMatch(paper_id=paper_id, score=best, matches=())
-        matches = [
-            build_matches(self.index, self._compiled(item), [(number, score)])[0] for item, score in found
-        ]
+        matches = [build_matches(self.index, self._compiled(item), [(number, score)])[0] for item, score in found]
         matches.sort(key=lambda match: -match.score)
         return PaperMatch(paper_id=paper_id, score=best, matches=tuple(matches))
 
@@ -156,9 +155,7 @@ def _ranked(
     return sorted(per_paper.items(), key=lambda kv: (-max(s for _, s in kv[1]), -len(kv[1]), kv[0]))
 
 
-def percolate(
-    *, index: PaperIndex, subscribers: Iterable[tuple[K, Sequence[str]]], workers: int = 1
-) -> Percolation[K]:
+def percolate(*, index: PaperIndex, subscribers: Iterable[tuple[K, Sequence[str]]], workers: int = 1) -> Percolation[K]:
     """Match every subscriber. Each value is that subscriber's interests, one string per interest.
 
     `workers` > 1 evaluates the distinct interests in that many processes (forked, so the index is
@@ -183,9 +180,7 @@ def percolate(
     for shard in shards or [_evaluate_shard(index, distinct, keep_compiled=True)]:
         _absorb(result, shard)
     if shards:  # shard i held texts i, i + n, i + 2n, ...: put the numbers back in text order
-        order = [
-            i for shard_number in range(len(shards)) for i in range(shard_number, len(distinct), len(shards))
-        ]
+        order = [i for shard_number in range(len(shards)) for i in range(shard_number, len(distinct), len(shards))]
         result._text_to_interest = _reorder(result._text_to_interest, order)
         result._combined = _reorder(result._combined, order)
     stats = result.stats
@@ -288,6 +283,9 @@ def _evaluate_parallel(index: PaperIndex, texts: list[str], workers: int) -> lis
 
 
 def _child(sender: Connection, shard_number: int) -> None:
+    # The child shares the parent's heap copy-on-write; a garbage collection would write to every object
+    # header in it (a million subscribers' interests) and so copy it all. It is short-lived: no GC.
+    gc.disable()
     assert _FORKED is not None
     index, texts, workers = _FORKED
     sender.send(_evaluate_shard(index, texts[shard_number::workers], keep_compiled=False))

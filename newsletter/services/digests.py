@@ -72,17 +72,23 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key)."""
     at = at or timezone.now()
     report = PlanReport()
-    latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
+    latest = Edition.objects.filter(
+        status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)
+    ).first()
     if latest is None:
         return report
     indexes: dict[int | None, tuple[Edition | None, PaperIndex]] = {}
     acronyms = acronyms_current()
-    first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
+    first_digest_starts_after = {
+        frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency
+    }
     for chunk in _chunks(subscribers_due(at=at, latest=latest)):
         report.due += len(chunk)
         by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
         for row in chunk:
-            covers_after = row.last_edition_id or first_digest_starts_after[Subscriber.Frequency(row.frequency)]
+            covers_after = (
+                row.last_edition_id or first_digest_starts_after[Subscriber.Frequency(row.frequency)]
+            )
             by_coverage[covers_after].append(row)
         with transaction.atomic():
             for covers_after_id, rows in by_coverage.items():
@@ -90,7 +96,9 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
                     indexes[covers_after_id] = _coverage_index(latest, covers_after_id, acronyms)
                 _plan_group(rows=rows, latest=latest, covers_after_id=covers_after_id,
                             index=indexes[covers_after_id][1], at=at, report=report)  # fmt: skip
-    logger.info("planned digests: %d due, %d to send, %d with nothing new", report.due, report.planned, report.skipped)
+    logger.info(
+        "planned digests: %d due, %d to send, %d with nothing new", report.due, report.planned, report.skipped
+    )
     return report
 
 
@@ -150,8 +158,14 @@ def _plan_group(
         local = at.astimezone(_zone(row.timezone))
         status = Delivery.Status.PENDING if papers else Delivery.Status.SKIPPED
         deliveries.append(
-            Delivery(subscriber_id=row.id, period=period_key(frequency=row.frequency, local=local), status=status,
-                     edition=latest, covers_after_id=covers_after_id, papers=papers)  # fmt: skip
+            Delivery(
+                subscriber_id=row.id,
+                period=period_key(frequency=row.frequency, local=local),
+                status=status,
+                edition=latest,
+                covers_after_id=covers_after_id,
+                papers=papers,
+            )  # fmt: skip
         )
     Delivery.objects.bulk_create(deliveries, batch_size=2000, ignore_conflicts=True)
     Subscriber.objects.filter(pk__in=[row.id for row in rows]).update(last_edition=latest)
@@ -166,7 +180,9 @@ def deliveries_pending_ids() -> list[int]:
     """Pending rows no task is about to pick up (e.g. queued when the broker was down): sent again by the tick."""
     cutoff = timezone.now() - timedelta(seconds=settings.PAPERBOY_PENDING_REDISPATCH_SECONDS)
     return list(
-        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )
     )
 
 

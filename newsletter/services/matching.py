@@ -38,7 +38,8 @@ def acronyms_current() -> AcronymTable:
     table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
     with transaction.atomic():
         AcronymState.objects.update_or_create(
-            pk=1, defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)}
+            pk=1,
+            defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
         )
     return table
 

@@ -33,7 +33,9 @@ OVERFLOW_RESERVE_BYTES = 15_000
 SLOTS = ("heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url")
 _SLOT_PATTERN = re.compile("⟦([a-z_]+)⟧")
 # The overflow list is assembled per subscriber, after inlining: its few styles are written inline here.
-_SECTION_STYLE = "font-size: 13px; letter-spacing: .06em; text-transform: uppercase; color: #5f6368; margin: 24px 0 4px;"
+_SECTION_STYLE = (
+    "font-size: 13px; letter-spacing: .06em; text-transform: uppercase; color: #5f6368; margin: 24px 0 4px;"
+)
 _ITEM_STYLE = "margin: 4px 0;"
 _LINK_STYLE = "color: #0b57d0;"
 _AUTHORS_SHOWN = 4
@@ -89,11 +91,15 @@ class DigestRenderer:
 
     @classmethod
     def for_coverage(cls, *, edition: Edition, covers_after_id: int | None) -> DigestRenderer:
-        entries = EditionPaper.objects.filter(edition__issue_date__lte=edition.issue_date).select_related("paper")
+        entries = EditionPaper.objects.filter(edition__issue_date__lte=edition.issue_date).select_related(
+            "paper"
+        )
         if covers_after_id is not None:
             after = Edition.objects.get(pk=covers_after_id)
             entries = entries.filter(edition__issue_date__gt=after.issue_date)
-        entries = entries.filter(paper__is_hidden=False).order_by("edition__issue_date", "-is_featured", "position")
+        entries = entries.filter(paper__is_hidden=False).order_by(
+            "edition__issue_date", "-is_featured", "position"
+        )
         papers: dict[int, PaperView] = {}
         picks: list[PaperView] = []
         for entry in entries:
@@ -105,7 +111,9 @@ class DigestRenderer:
 
     # --- per subscriber ---------------------------------------------------------------------------------
 
-    def render(self, *, delivery_id: int, subscriber: Subscriber, items: list[dict[str, Any]]) -> RenderedDigest:
+    def render(
+        self, *, delivery_id: int, subscriber: Subscriber, items: list[dict[str, Any]]
+    ) -> RenderedDigest:
         """The digest of one subscriber: `items` are the delivery's papers, best first."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
@@ -124,7 +132,12 @@ class DigestRenderer:
              "papers": "".join(html_blocks), "more": more_html}
         )  # fmt: skip
         text = text_shell.fill(
-            {**common, "interests": interests, "papers": "".join(text_blocks), "more": _overflow_text(overflow)}
+            {
+                **common,
+                "interests": interests,
+                "papers": "".join(text_blocks),
+                "more": _overflow_text(overflow),
+            }
         )
         best_title = self.papers[items[0]["paper_id"]].title if items else ""
         subject = render_to_string(
@@ -177,7 +190,9 @@ class DigestRenderer:
             if self.index is None:
                 rows = [(p.id, p.title, p.abstract) for p in self.papers.values()]
                 self.index = paper_index_build(papers=rows)
-            self._matches[interest] = {m.paper_id: m for m in interest_matches(index=self.index, interest=interest)}
+            self._matches[interest] = {
+                m.paper_id: m for m in interest_matches(index=self.index, interest=interest)
+            }
         return self._matches[interest].get(paper_id)
 
     def _inline_fragment(self, html: str) -> str:
@@ -197,7 +212,9 @@ def _unslotted(text: str) -> str:
 
 
 def _paper_view(paper: Any) -> PaperView:
-    authors = ", ".join(paper.authors[:_AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > _AUTHORS_SHOWN else "")
+    authors = ", ".join(paper.authors[:_AUTHORS_SHOWN]) + (
+        " et al." if len(paper.authors) > _AUTHORS_SHOWN else ""
+    )
     url = links.absolute(paper.get_absolute_url())
     fields = (paper.title, paper.abstract, authors, url, paper.editor_note)
     return PaperView(paper.pk, *(_unslotted(value) for value in fields))
@@ -240,7 +257,9 @@ def _overflow_html(papers: list[PaperView], *, view: str, room: int) -> str:
         rows.append(row)
         room -= len(row)
     rest = len(papers) - len(rows)
-    tail = f'<p>…and {rest} more: <a href="{escape(view)}">see them all in your browser</a>.</p>' if rest else ""
+    tail = (
+        f'<p>…and {rest} more: <a href="{escape(view)}">see them all in your browser</a>.</p>' if rest else ""
+    )
     return f'<p class="section" style="{_SECTION_STYLE}">More matches</p><ul class="more">{"".join(rows)}</ul>{tail}'
 
 

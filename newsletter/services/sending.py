@@ -109,13 +109,18 @@ def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
     with _fast_stamps(), get_connection() as esp:
         for position, delivery in enumerate(claimed):
             if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
-                _stamp(delivery, claim, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
+                _stamp(
+                    delivery, claim, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused)
+                )
                 report.suppressed += 1
                 continue
             try:
                 message_id = message_send(_digest_message(delivery), connection=esp)
             except TransientSendError as exc:
-                report.retry_ids, report.retry_after = _release(claimed[position:], claim, str(exc)), exc.retry_after
+                report.retry_ids, report.retry_after = (
+                    _release(claimed[position:], claim, str(exc)),
+                    exc.retry_after,
+                )
                 break
             except AnymailRecipientsRefused as exc:
                 _stamp(delivery, claim, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
@@ -227,7 +232,9 @@ def _why_not_mailable(delivery: Delivery, refused: set[str]) -> str:
 
 def deliveries_recover(*, lease_seconds: int | None = None) -> dict[str, int]:
     """Settle rows left "sending" by a dead worker: sent (the ESP saw it), in doubt (failed), or pending."""
-    lease = timedelta(seconds=lease_seconds if lease_seconds is not None else settings.PAPERBOY_SENDING_LEASE_SECONDS)
+    lease = timedelta(
+        seconds=lease_seconds if lease_seconds is not None else settings.PAPERBOY_SENDING_LEASE_SECONDS
+    )
     stuck = Delivery.objects.filter(status=Delivery.Status.SENDING, sending_at__lt=timezone.now() - lease)
     counts = {"sent": 0, "in_doubt": 0, "pending": 0}
     for claim in set(stuck.values_list("claim", flat=True)):

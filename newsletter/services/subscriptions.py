@@ -51,7 +51,10 @@ def subscription_request(*, request: SubscribeRequest) -> None:
     """Handle the subscribe form. Never says what happened: the caller shows the same page every time."""
     email = email_normalize(request.email)
     limited = rate_limit_hit(
-        scope="confirm-address", key=email, limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS, window_seconds=300
+        scope="confirm-address",
+        key=email,
+        limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS,
+        window_seconds=300,
     )
     if email_is_suppressed(email=email) or limited:
         logger.info("subscribe request not acted on (suppressed or rate-limited)")
@@ -67,9 +70,12 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
 
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
-        if subscriber is not None and subscriber.status in (Subscriber.Status.ACTIVE, Subscriber.Status.PAUSED):
+        if subscriber is not None and subscriber.status in (
+            Subscriber.Status.ACTIVE,
+            Subscriber.Status.PAUSED,
+        ):
             # Already subscribed: never change their settings from an anonymous form; mail them their link.
-            tasks.manage_link_send.delay_on_commit(subscriber.pk)
+            tasks.manage_link_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
             return
         subscriber = subscriber or Subscriber(email=email)
         _apply_preferences(subscriber, request.preferences)
@@ -79,16 +85,16 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
         subscriber.consent_text = request.consent_text
         subscriber.save()
         confirmation = ConfirmationRequest.objects.create(subscriber=subscriber)
-        tasks.confirmation_send.delay_on_commit(confirmation.pk)
+        tasks.confirmation_send.delay_on_commit(confirmation.pk)  # type: ignore[attr-defined]  # celery-types lags
 
 
 def confirmation_from_link(*, token: str, lock: bool = False) -> ConfirmationRequest:
     """The unused confirmation request behind a link, or TokenInvalid / TokenExpired / LinkUsed."""
     payload = token_read(purpose=Purpose.CONFIRM, token=token)
     requests = ConfirmationRequest.objects.select_related("subscriber")
-    confirmation = (requests.select_for_update() if lock else requests).filter(
-        pk=payload.subject_id, nonce=payload.nonce
-    ).first()
+    confirmation = (
+        (requests.select_for_update() if lock else requests).filter(pk=payload.subject_id, nonce=payload.nonce).first()
+    )
     if confirmation is None:
         raise TokenInvalid("no such confirmation (the data may have been erased)")
     if confirmation.used_at is not None:
@@ -202,9 +208,12 @@ def confirmation_send(*, confirmation_id: int) -> bool:
         return False
     context = {"subscriber": subscriber, "confirm_url": links.confirm_url(confirmation), "days": 7}
     message = make_message(
-        template="confirm", context=context, to=subscriber.email, tags=["confirmation"],
+        template="confirm",
+        context=context,
+        to=subscriber.email,
+        tags=["confirmation"],
         metadata={"confirmation_id": str(confirmation.pk)},
-    )  # fmt: skip
+    )
     message_send(message)
     return True
 
@@ -216,9 +225,13 @@ def manage_link_send(*, subscriber_id: int) -> bool:
         return False
     context = {"subscriber": subscriber, "manage_url": links.manage_url(subscriber)}
     message = make_message(
-        template="manage_link", context=context, to=subscriber.email, tags=["manage-link"],
-        headers=links.list_unsubscribe_headers(subscriber), metadata={"subscriber_id": str(subscriber.pk)},
-    )  # fmt: skip
+        template="manage_link",
+        context=context,
+        to=subscriber.email,
+        tags=["manage-link"],
+        headers=links.list_unsubscribe_headers(subscriber),
+        metadata={"subscriber_id": str(subscriber.pk)},
+    )
     message_send(message)
     return True
 
@@ -235,8 +248,12 @@ def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
             "status": delivery.status,
             "sent_at": _iso(delivery.sent_at),
             "papers": [
-                {"title": titles.get(item["paper_id"], ""), "score": item["score"], "interests": item["interests"],
-                 "matched_words": item.get("words", [])}  # fmt: skip
+                {
+                    "title": titles.get(item["paper_id"], ""),
+                    "score": item["score"],
+                    "interests": item["interests"],
+                    "matched_words": item.get("words", []),
+                }
                 for item in delivery.papers
             ],
         }

@@ -32,9 +32,11 @@ def tracking_event_apply(*, event: Any, esp_name: str) -> bool:
     try:
         with transaction.atomic():
             TrackingEvent.objects.create(
-                event_id=_event_id(event, esp_name, message_id), event_type=str(event.event_type)[:32],
-                esp_message_id=message_id[:255], delivery=delivery,
-            )  # fmt: skip
+                event_id=_event_id(event, esp_name, message_id),
+                event_type=str(event.event_type)[:32],
+                esp_message_id=message_id[:255],
+                delivery=delivery,
+            )
             _apply(event, delivery, message_id)
     except IntegrityError:
         return False  # the same event again: already applied

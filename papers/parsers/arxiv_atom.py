@@ -22,10 +22,7 @@ def parse(*, text: str, today: date) -> ParsedDump:
     if root.tag != f"{ATOM}feed":
         raise DumpParseError(f"the root element is <{etree.QName(root).localname}>; expected an Atom <feed>")
     entries = root.findall(f"{ATOM}entry")
-    drafts = [
-        _draft(entry=entry, where=f"entry {n} (line {entry.sourceline})")
-        for n, entry in enumerate(entries, 1)
-    ]
+    drafts = [_draft(entry=entry, where=f"entry {n} (line {entry.sourceline})") for n, entry in enumerate(entries, 1)]
     # The API stamps the feed with the day of the query, which is the day this listing is for.
     return finish_dump(
         source_format=SourceFormat.ARXIV_ATOM,

@@ -80,9 +80,7 @@ def _draft(*, item: etree._Element, where: str) -> tuple[PaperDraft, str | None]
         authors=_authors(item=item),
         arxiv_id=arxiv_id,
         # Only a new paper was published on the listing day; a cross-list is an older paper.
-        published_on=parse_rfc822_date(element_text(item.find("pubDate")))
-        if announce_type == "new"
-        else None,
+        published_on=parse_rfc822_date(element_text(item.find("pubDate"))) if announce_type == "new" else None,
         links={"arxiv": link} if link else {},
     )
     return draft, announce_type or None
@@ -92,8 +90,6 @@ def _authors(*, item: etree._Element) -> tuple[str, ...]:
     names: list[str] = []
     for creator in item.iterfind(f"{DC}creator"):
         names.extend(
-            name.strip()
-            for name in _AUTHOR_SEPARATOR.split(strip_markup(text=element_text(creator)))
-            if name.strip()
+            name.strip() for name in _AUTHOR_SEPARATOR.split(strip_markup(text=element_text(creator))) if name.strip()
         )
     return tuple(names)

@@ -25,11 +25,39 @@ _TAG = re.compile(rf"</?({_HTML_TAG_NAMES})(?:\s[^<>]*)?/?>", re.IGNORECASE)
 # Inline tags sit inside words ("H<sub>2</sub>O"), so they vanish; any other tag separates words.
 _INLINE_TAGS = frozenset(
     {
-        "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i", "ins", "kbd",
-        "mark", "mi", "mn", "mo", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "tt",
-        "u", "var",
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "ins",
+        "kbd",
+        "mark",
+        "mi",
+        "mn",
+        "mo",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "tt",
+        "u",
+        "var",
     }
-)  # fmt: skip
+)
 # Script-like elements lose their content too: their text is code, never part of a title or abstract.
 _SCRIPT_LIKE = re.compile(
     r"<(script|style|noscript|template|iframe|object)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL

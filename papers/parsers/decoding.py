@@ -92,8 +92,7 @@ def _decode_8bit(*, data: bytes) -> DecodedText:
     binary = _BINARY_BYTE.search(data)
     if binary:
         raise DumpParseError(
-            f"binary file: byte {binary.group()[0]:#04x} is not text; "
-            "expected a text, JSON, XML or HTML dump",
+            f"binary file: byte {binary.group()[0]:#04x} is not text; expected a text, JSON, XML or HTML dump",
             location=f"byte {binary.start()}",
         )
     try:

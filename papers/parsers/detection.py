@@ -39,9 +39,7 @@ def detect_format(*, text: str) -> SourceFormat:
         detected = _detect_text(head=head)
     if detected is None:
         preview = " ".join(head[:80].split())
-        raise DumpParseError(
-            f"unrecognised format; tried {', '.join(TRIED)}; the file starts with {preview!r}"
-        )
+        raise DumpParseError(f"unrecognised format; tried {', '.join(TRIED)}; the file starts with {preview!r}")
     return detected
 
 

@@ -68,17 +68,13 @@ def missing_abstracts_warning(*, drafts: Sequence[PaperDraft]) -> list[str]:
     missing = [draft.where for draft in drafts if not clean_text(draft.abstract)]
     if not missing:
         return []
-    return [
-        f"{len(missing)} of {len(drafts)} papers have no abstract ({', '.join(missing)}); kept without one"
-    ]
+    return [f"{len(missing)} of {len(drafts)} papers have no abstract ({', '.join(missing)}); kept without one"]
 
 
 def _clean(*, draft: PaperDraft, rank: int, allow_empty_abstract: bool) -> ParsedPaper:
     title = clean_text(draft.title)
     if not title:
-        raise DumpParseError(
-            "the title is empty once markup is removed; expected a title", location=draft.where
-        )
+        raise DumpParseError("the title is empty once markup is removed; expected a title", location=draft.where)
     abstract = clean_text(draft.abstract)
     if not abstract and not allow_empty_abstract:
         raise DumpParseError(

@@ -31,9 +31,7 @@ def parse(*, text: str, today: date) -> ParsedDump:
     elif isinstance(data, list):
         items = data
     else:
-        raise DumpParseError(
-            f"the JSON is {type_name(data)}; expected {EXPECTED_ITEMS}", location="top level"
-        )
+        raise DumpParseError(f"the JSON is {type_name(data)}; expected {EXPECTED_ITEMS}", location="top level")
     return dump_from_api_items(items=items, source_format=SourceFormat.HF_API_JSON, where_prefix="item")
 
 
@@ -44,21 +42,15 @@ def dump_from_api_items(
     drafts = [draft_from_api_item(item=item, where=f"{where_prefix} {n}") for n, item in enumerate(items, 1)]
     if listing_date is None:
         listing_date = most_common_date(_listed_on(item=item) for item in items)
-    return finish_dump(
-        source_format=source_format, listing_date=listing_date, drafts=drafts, expected=EXPECTED_ITEMS
-    )
+    return finish_dump(source_format=source_format, listing_date=listing_date, drafts=drafts, expected=EXPECTED_ITEMS)
 
 
 def draft_from_api_item(*, item: object, where: str) -> PaperDraft:
     if not isinstance(item, dict):
-        raise DumpParseError(
-            f'is {type_name(item)}; expected an object with a "paper" object', location=where
-        )
+        raise DumpParseError(f'is {type_name(item)}; expected an object with a "paper" object', location=where)
     paper = optional_object(obj=item, key="paper", where=where, path="paper")
     if not paper:
-        raise DumpParseError(
-            'no "paper" object; expected {"paper": {"title", "summary", ...}}', location=where
-        )
+        raise DumpParseError('no "paper" object; expected {"paper": {"title", "summary", ...}}', location=where)
     title = optional_str(obj=paper, key="title", where=where, path="paper.title")
     if not title or not title.strip():
         raise DumpParseError("no title; expected paper.title", location=where)
@@ -82,9 +74,7 @@ def _author_names(*, paper: dict[str, object], where: str) -> tuple[str, ...]:
     names: list[str] = []
     for n, author in enumerate(optional_list(obj=paper, key="authors", where=where, path="paper.authors"), 1):
         if not isinstance(author, dict):
-            raise DumpParseError(
-                f'paper.authors[{n}] is {type_name(author)}; expected {{"name": ...}}', location=where
-            )
+            raise DumpParseError(f'paper.authors[{n}] is {type_name(author)}; expected {{"name": ...}}', location=where)
         name = optional_str(obj=author, key="name", where=where, path=f"paper.authors[{n}].name")
         if name:
             names.append(name)
@@ -106,9 +96,7 @@ def _iso_date(*, obj: dict[str, object], key: str, where: str, path: str) -> dat
         return None
     parsed = parse_iso_date(text)
     if parsed is None:
-        raise DumpParseError(
-            f"{path} is {text!r:.40}; expected an ISO date like 2024-10-22T17:59:30Z", location=where
-        )
+        raise DumpParseError(f"{path} is {text!r:.40}; expected an ISO date like 2024-10-22T17:59:30Z", location=where)
     return parsed
 
 

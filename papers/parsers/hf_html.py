@@ -54,9 +54,7 @@ def _parse_props(*, props: str) -> ParsedDump:
         where = f"DailyPapers data-props, {exc.location}" if exc.location else "DailyPapers data-props"
         raise DumpParseError(exc.reason, location=where) from None
     if not isinstance(data, dict):
-        raise DumpParseError(
-            'is not a JSON object; expected {"dailyPapers": [...]}', location="DailyPapers data-props"
-        )
+        raise DumpParseError('is not a JSON object; expected {"dailyPapers": [...]}', location="DailyPapers data-props")
     items = optional_list(obj=data, key="dailyPapers", where="DailyPapers data-props", path="dailyPapers")
     page_date = data.get("date")
     return dump_from_api_items(

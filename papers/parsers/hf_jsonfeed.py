@@ -22,9 +22,7 @@ _AI_SUMMARY_MARKER = re.compile(r"\s*AI-generated summary\s*", re.IGNORECASE)
 def parse(*, text: str, today: date) -> ParsedDump:
     feed = load_json(text=text, what="JSON Feed")
     if not isinstance(feed, dict):
-        raise DumpParseError(
-            f"the JSON is {type_name(feed)}; expected {EXPECTED_ITEMS}", location="top level"
-        )
+        raise DumpParseError(f"the JSON is {type_name(feed)}; expected {EXPECTED_ITEMS}", location="top level")
     items = optional_list(obj=feed, key="items", where="top level", path="items")
     drafts = [_draft(item=item, where=f"item {n}") for n, item in enumerate(items, 1)]
     # date_published is when the item went on the page, so it dates the listing, not the paper.

@@ -45,8 +45,7 @@ def parse(*, text: str, today: date) -> ParsedDump:
     if not starts:
         raise DumpParseError(f"no papers found; expected {EXPECTED_BLOCKS}")
     drafts = [
-        _draft(block=numbered[start:end])
-        for start, end in zip(starts, [*starts[1:], len(numbered)], strict=True)
+        _draft(block=numbered[start:end]) for start, end in zip(starts, [*starts[1:], len(numbered)], strict=True)
     ]
     warnings = missing_abstracts_warning(drafts=drafts)
     return finish_dump(

@@ -16,9 +16,7 @@ def load_json(*, text: str, what: str = "JSON") -> object:
         # An unterminated string runs to the end of the file, so it too means the file was cut off.
         cut_off = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         hint = "the file ends too early (truncated?)" if cut_off else f"expected valid {what}"
-        raise DumpParseError(
-            f"{exc.msg}; {hint}", location=f"line {exc.lineno}, column {exc.colno}"
-        ) from None
+        raise DumpParseError(f"{exc.msg}; {hint}", location=f"line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         # The C decoder recurses once per nested array/object; a hostile file can nest 100k deep.
         raise DumpParseError(f"{what} is nested too deeply; expected a list of papers") from None

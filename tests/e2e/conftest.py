@@ -43,9 +43,7 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, worker: WorkerPro
         if condition():
             return
         if worker.process.poll() is not None:
-            pytest.fail(
-                f"the worker exited ({worker.process.returncode}) before {what}:\n{worker.log_tail()}"
-            )
+            pytest.fail(f"the worker exited ({worker.process.returncode}) before {what}:\n{worker.log_tail()}")
         time.sleep(0.25)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; worker log:\n{worker.log_tail()}")
 
@@ -55,9 +53,7 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
     """Start `celery worker` (optionally with --beat) as a real subprocess, on a queue of its own."""
     started: list[WorkerProcess] = []
 
-    def start(
-        *, beat: bool = False, env: dict[str, str] | None = None, concurrency: int = 1
-    ) -> WorkerProcess:
+    def start(*, beat: bool = False, env: dict[str, str] | None = None, concurrency: int = 1) -> WorkerProcess:
         queue = f"e2e-{uuid.uuid4().hex[:10]}"
         log_path = tmp_path / f"worker-{len(started)}.log"
         environment = {
@@ -68,14 +64,24 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
             "CELERY_TASK_ALWAYS_EAGER": "false",  # or beat would run its jobs itself instead of queueing them
             **(env or {}),
         }
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--loglevel=info",
-                   f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queue,
+            "--loglevel=info",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
         if beat:
             command += ["--beat", "--schedule", str(tmp_path / f"beat-schedule-{len(started)}")]
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command, cwd=REPO_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT
-            )
+            process = subprocess.Popen(command, cwd=REPO_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT)
         worker = WorkerProcess(process=process, queue=queue, log_path=log_path)
         started.append(worker)
         return worker

@@ -53,9 +53,12 @@ def _worker_env(esp: EspStandIn, live_server: Any, dumps: Path, **extra: str) ->
 
 @pytest.mark.usefixtures("allow_sync_orm_in_event_loop")
 def test_worker_and_beat_ingest_plan_and_deliver_digests(
-    start_worker: Callable[..., WorkerProcess], esp: EspStandIn, live_server: Any, tmp_path: Path,
+    start_worker: Callable[..., WorkerProcess],
+    esp: EspStandIn,
+    live_server: Any,
+    tmp_path: Path,
     seed_files: list[Path],
-) -> None:  # fmt: skip
+) -> None:
     readers = {
         "icl@example.org": ["in-context learning"],
         "cot@example.org": ["chain-of-thought", "-survey"],
@@ -68,12 +71,24 @@ def test_worker_and_beat_ingest_plan_and_deliver_digests(
     shutil.copy(seed_files[1], dumps / seed_files[1].name)
 
     worker = start_worker(beat=True, env=_worker_env(esp, live_server, dumps))
-    wait_for(lambda: len(esp.accepted) >= 2 and not Delivery.objects.exclude(status__in=FINAL).exists()
-             and Delivery.objects.count() == 3, timeout=90, worker=worker, what="the digests to go out")  # fmt: skip
+    wait_for(
+        lambda: (
+            len(esp.accepted) >= 2
+            and not Delivery.objects.exclude(status__in=FINAL).exists()
+            and Delivery.objects.count() == 3
+        ),
+        timeout=90,
+        worker=worker,
+        what="the digests to go out",
+    )
 
     assert Edition.objects.count() == 1
     statuses = dict(Delivery.objects.values_list("subscriber__email", "status"))
-    assert statuses == {"icl@example.org": "sent", "cot@example.org": "sent", "nothing@example.org": "skipped"}
+    assert statuses == {
+        "icl@example.org": "sent",
+        "cot@example.org": "sent",
+        "nothing@example.org": "skipped",
+    }
     for email in ("icl@example.org", "cot@example.org"):
         (message,) = esp.accepted_to(email)
         delivery = Delivery.objects.get(subscriber__email=email)
@@ -114,20 +129,33 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.usefixtures("allow_sync_orm_in_event_loop", "seed_papers", "edition")
 def test_a_worker_killed_mid_batch_leaves_every_subscriber_one_email_or_a_recorded_failure(
-    start_worker: Callable[..., WorkerProcess], esp: EspStandIn, live_server: Any, tmp_path: Path,
-    settings: LazySettings, test_output_dir: Path,
-) -> None:  # fmt: skip
+    start_worker: Callable[..., WorkerProcess],
+    esp: EspStandIn,
+    live_server: Any,
+    tmp_path: Path,
+    settings: LazySettings,
+    test_output_dir: Path,
+) -> None:
     from newsletter.models import EditionPaper
 
     subscribers = 500
     Subscriber.objects.bulk_create(
-        Subscriber(email=f"reader{n:03d}@example.org", status="active", interests=["language models"],
-                   timezone="UTC", send_hour=0, frequency="daily")  # fmt: skip
+        Subscriber(
+            email=f"reader{n:03d}@example.org",
+            status="active",
+            interests=["language models"],
+            timezone="UTC",
+            send_hour=0,
+            frequency="daily",
+        )
         for n in range(subscribers)
     )
     assert EditionPaper.objects.exists()
-    esp_slowly = {"PAPERBOY_SEND_CHUNK": "500", "PAPERBOY_SENDING_LEASE_SECONDS": "1",
-                  "PAPERBOY_PENDING_REDISPATCH_SECONDS": "0"}  # fmt: skip
+    esp_slowly = {
+        "PAPERBOY_SEND_CHUNK": "500",
+        "PAPERBOY_SENDING_LEASE_SECONDS": "1",
+        "PAPERBOY_PENDING_REDISPATCH_SECONDS": "0",
+    }
     (tmp_path / "no-dumps").mkdir()
     env = _worker_env(esp, live_server, tmp_path / "no-dumps", **esp_slowly)
     esp.delay_seconds = 0.02  # ~10 s for the batch: time to kill the worker in the middle of it
@@ -139,16 +167,23 @@ def test_a_worker_killed_mid_batch_leaves_every_subscriber_one_email_or_a_record
     sending_after_kill = Delivery.objects.filter(status="sending").count()
 
     second = start_worker(beat=True, env=env)
-    wait_for(lambda: not Delivery.objects.exclude(status__in=FINAL).exists(), timeout=120, worker=second,
-             what="every delivery to settle")  # fmt: skip
+    wait_for(
+        lambda: not Delivery.objects.exclude(status__in=FINAL).exists(),
+        timeout=120,
+        worker=second,
+        what="every delivery to settle",
+    )
     time.sleep(6)  # every job runs again (ticks, scans): nothing more may be sent
     counts = Counter(Delivery.objects.values_list("status", flat=True))
     per_address = Counter(m["To"] for m in esp.accepted)
     summary = {
-        "subscribers_due": subscribers, "emails_accepted_by_the_esp": len(esp.accepted),
-        "accepted_before_the_kill": killed_at, "rows_sending_at_the_kill": sending_after_kill,
-        "deliveries_by_status": dict(counts), "addresses_with_two_or_more_emails": sum(1 for c in per_address.values() if c > 1),
-    }  # fmt: skip
+        "subscribers_due": subscribers,
+        "emails_accepted_by_the_esp": len(esp.accepted),
+        "accepted_before_the_kill": killed_at,
+        "rows_sending_at_the_kill": sending_after_kill,
+        "deliveries_by_status": dict(counts),
+        "addresses_with_two_or_more_emails": sum(1 for c in per_address.values() if c > 1),
+    }
     (test_output_dir / "fault-test-sigkill.json").write_text(json.dumps(summary, indent=2))
 
     assert Delivery.objects.count() == subscribers

@@ -60,9 +60,13 @@ def test_subscribe_preview_confirm_manage_and_unsubscribe(
         expect(page.locator("h1")).to_have_text("Check your inbox")
 
         subscriber = Subscriber.objects.get(email="reader@example.org")
-        assert (subscriber.status, subscriber.timezone, subscriber.frequency) == ("pending", "Asia/Tokyo", "weekly")
+        assert (subscriber.status, subscriber.timezone, subscriber.frequency) == (
+            "pending",
+            "Asia/Tokyo",
+            "weekly",
+        )
         confirmation = next(m for m in mail.outbox if m.to == ["reader@example.org"])
-        page.goto(base + _confirm_path(confirmation.body))
+        page.goto(base + _confirm_path(str(confirmation.body)))
         subscriber.refresh_from_db()
         assert subscriber.status == "pending"  # opening the link alone changes nothing
         page.click("button[type=submit]")

@@ -23,18 +23,24 @@ def test_beat_and_worker_ingest_a_dropped_dump_and_record_a_broken_one(
     dumps.mkdir()
     shutil.copy(seed_files[0], dumps / seed_files[0].name)
     expected = len(parse_dump(seed_files[0].read_bytes(), today=date.today()).items)
-    worker = start_worker(
-        beat=True, env={"PAPERBOY_DUMPS_DIR": str(dumps), "PAPERBOY_DUMPS_SCAN_INTERVAL": "1"}
-    )
+    worker = start_worker(beat=True, env={"PAPERBOY_DUMPS_DIR": str(dumps), "PAPERBOY_DUMPS_SCAN_INTERVAL": "1"})
 
-    wait_for(lambda: Dump.objects.filter(status="ingested").exists(), timeout=60, worker=worker,
-             what="the beat job to ingest the seed dump")  # fmt: skip
+    wait_for(
+        lambda: Dump.objects.filter(status="ingested").exists(),
+        timeout=60,
+        worker=worker,
+        what="the beat job to ingest the seed dump",
+    )
     assert Paper.objects.count() == expected
     assert Listing.objects.count() == expected
 
     (dumps / "zz-broken.json").write_bytes(b'[{"paper": {"id": "2410.0')
-    wait_for(lambda: Dump.objects.filter(status="failed").exists(), timeout=30, worker=worker,
-             what="the broken dump to be recorded as failed")  # fmt: skip
+    wait_for(
+        lambda: Dump.objects.filter(status="failed").exists(),
+        timeout=30,
+        worker=worker,
+        what="the broken dump to be recorded as failed",
+    )
 
     failed = Dump.objects.get(status="failed")
     assert failed.name == "zz-broken.json" and failed.error

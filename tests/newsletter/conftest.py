@@ -23,7 +23,7 @@ def _fresh_rate_limits() -> None:
 
 def links_in_last_email(path_part: str) -> list[str]:
     assert mail.outbox, "no email was sent"
-    return [url for url in LINK.findall(mail.outbox[-1].body) if path_part in url]
+    return [url for url in LINK.findall(str(mail.outbox[-1].body)) if path_part in url]
 
 
 def path_of(url: str) -> str:
@@ -77,8 +77,13 @@ def active_subscriber(django_capture_on_commit_callbacks: Callable) -> Subscribe
 def subscriber_create(email: str, interests: list[str], **fields: object) -> Subscriber:
     from django.utils import timezone
 
-    values: dict[str, object] = {"status": Subscriber.Status.ACTIVE, "confirmed_at": timezone.now(),
-                                 "timezone": "UTC", "send_hour": 0, "frequency": "daily"}  # fmt: skip
+    values: dict[str, object] = {
+        "status": Subscriber.Status.ACTIVE,
+        "confirmed_at": timezone.now(),
+        "timezone": "UTC",
+        "send_hour": 0,
+        "frequency": "daily",
+    }
     values.update(fields)
     return Subscriber.objects.create(email=email, interests=interests, **values)
 

@@ -31,8 +31,13 @@ def test_the_manage_page_shows_the_current_settings(client: Client, active_subsc
 
 
 def test_changing_interests_and_schedule_from_the_manage_page(client: Client, active_subscriber: Subscriber) -> None:
-    data = form_data(interests="protein folding, -survey", frequency="weekly", weekday="4", send_hour="18",
-                     timezone="America/New_York")  # fmt: skip
+    data = form_data(
+        interests="protein folding, -survey",
+        frequency="weekly",
+        weekday="4",
+        send_hour="18",
+        timezone="America/New_York",
+    )
     response = client.post(_manage(active_subscriber), {**data, "action": "save"})
 
     assert response.status_code == 302
@@ -89,9 +94,10 @@ def test_one_click_unsubscribe_multipart(active_subscriber: Subscriber) -> None:
     client = Client(enforce_csrf_checks=True)
     body = encode_multipart("BoUnDaRy", {"List-Unsubscribe": "One-Click"})
     response = client.post(
-        path_of(unsubscribe_url(active_subscriber)), data=body, content_type=MULTIPART_CONTENT.replace(
-            "BoUnDaRyStRiNg", "BoUnDaRy")
-    )  # fmt: skip
+        path_of(unsubscribe_url(active_subscriber)),
+        data=body,
+        content_type=MULTIPART_CONTENT.replace("BoUnDaRyStRiNg", "BoUnDaRy"),
+    )
 
     assert response.status_code == 200
     active_subscriber.refresh_from_db()
@@ -108,7 +114,9 @@ def test_unsubscribing_twice_is_harmless(active_subscriber: Subscriber) -> None:
     assert active_subscriber.status == Subscriber.Status.UNSUBSCRIBED
 
 
-def test_list_unsubscribe_headers_have_an_https_link_a_mailto_and_one_click(active_subscriber: Subscriber) -> None:
+def test_list_unsubscribe_headers_have_an_https_link_a_mailto_and_one_click(
+    active_subscriber: Subscriber,
+) -> None:
     headers = list_unsubscribe_headers(active_subscriber)
 
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

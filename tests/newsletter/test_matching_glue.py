@@ -59,19 +59,23 @@ def test_match_command_rejects_an_invalid_interest_with_the_reason() -> None:
 
 
 def test_acronyms_are_learned_from_papers_as_they_arrive() -> None:
-    dump_ingest(data=seed_dump(("Speedy Widgets", "We present quantum widget folding (QWF), a method.")),
-                name="one.txt", today=TODAY)  # fmt: skip
+    dump_ingest(
+        data=seed_dump(("Speedy Widgets", "We present quantum widget folding (QWF), a method.")),
+        name="one.txt",
+        today=TODAY,
+    )
     first = acronyms_current()
     assert AcronymState.objects.get().learned_through_paper_id == Paper.objects.get().pk
 
-    dump_ingest(data=seed_dump(("Other Things", "We study sparse gadget routing (SGR) at scale.")),
-                name="two.txt", today=TODAY)  # fmt: skip
+    dump_ingest(
+        data=seed_dump(("Other Things", "We study sparse gadget routing (SGR) at scale.")), name="two.txt", today=TODAY
+    )
     second = acronyms_current()
 
     learned_first, learned_second = json.dumps(first.to_json()).lower(), json.dumps(second.to_json()).lower()
     assert "qwf" in learned_first and "sgr" not in learned_first
     assert "qwf" in learned_second and "sgr" in learned_second
-    assert AcronymState.objects.get().learned_through_paper_id == Paper.objects.order_by("-pk").first().pk
+    assert AcronymState.objects.get().learned_through_paper_id == Paper.objects.latest("pk").pk
 
 
 def test_an_acronym_interest_finds_papers_that_only_spell_it_out() -> None:
@@ -79,7 +83,10 @@ def test_an_acronym_interest_finds_papers_that_only_spell_it_out() -> None:
         data=seed_dump(
             ("Teaching Models with Demonstrations", "We analyse in-context learning (ICL) in transformers."),
             ("Why Demonstrations Help", "In-context learning (ICL) lets a model adapt without training."),
-            ("Prompting at Scale", "Transformers can do in-context learning from a handful of demonstrations."),
+            (
+                "Prompting at Scale",
+                "Transformers can do in-context learning from a handful of demonstrations.",
+            ),
         ),
         name="icl.txt",
         today=TODAY,

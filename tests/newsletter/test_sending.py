@@ -184,8 +184,9 @@ def test_recovery_settles_a_crashed_batch_from_tracking_events_without_resending
 
 def _postmark_webhook(client: Client, event: dict[str, object]) -> int:
     auth = "Basic " + base64.b64encode(b"hook:secret").decode()
-    response = client.post("/anymail/postmark/tracking/", data=json.dumps(event), content_type="application/json",
-                           HTTP_AUTHORIZATION=auth)  # fmt: skip
+    response = client.post(
+        "/anymail/postmark/tracking/", data=json.dumps(event), content_type="application/json", HTTP_AUTHORIZATION=auth
+    )
     return response.status_code
 
 
@@ -194,11 +195,26 @@ def test_a_hard_bounce_or_complaint_suppresses_the_address_once(client: Client, 
     ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["agents"]))
     deliveries_send(delivery_ids=ids)
     ada = Delivery.objects.get(subscriber__email="ada@example.org")
-    bounce = {"RecordType": "Bounce", "ID": 4323372036854775807, "Type": "HardBounce", "TypeCode": 1,
-              "MessageID": ada.esp_message_id, "Email": "ada@example.org", "BouncedAt": "2026-11-24T07:10:00Z",
-              "Metadata": {"delivery_id": str(ada.pk)}, "Description": "Mailbox does not exist"}  # fmt: skip
-    complaint = {"RecordType": "SpamComplaint", "ID": 42, "Type": "SpamComplaint", "TypeCode": 512,
-                 "MessageID": "x", "Email": "bob@example.org", "BouncedAt": "2026-11-24T07:11:00Z"}  # fmt: skip
+    bounce = {
+        "RecordType": "Bounce",
+        "ID": 4323372036854775807,
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "MessageID": ada.esp_message_id,
+        "Email": "ada@example.org",
+        "BouncedAt": "2026-11-24T07:10:00Z",
+        "Metadata": {"delivery_id": str(ada.pk)},
+        "Description": "Mailbox does not exist",
+    }
+    complaint = {
+        "RecordType": "SpamComplaint",
+        "ID": 42,
+        "Type": "SpamComplaint",
+        "TypeCode": 512,
+        "MessageID": "x",
+        "Email": "bob@example.org",
+        "BouncedAt": "2026-11-24T07:11:00Z",
+    }
 
     assert _postmark_webhook(client, bounce) == 200
     assert _postmark_webhook(client, bounce) == 200  # the ESP retries its webhook

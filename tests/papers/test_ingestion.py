@@ -87,9 +87,7 @@ def test_a_failed_dump_is_not_retried_until_its_content_changes(dumps_dir: Path)
     assert Paper.objects.count() == 1
 
 
-def test_a_scan_skips_unchanged_files_without_reading_them(
-    dumps_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_scan_skips_unchanged_files_without_reading_them(dumps_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (dumps_dir / "a.txt").write_bytes(seed_dump(a_paper_text()))
     dumps_scan(folder=dumps_dir)
 
@@ -223,4 +221,7 @@ def test_papers_with_the_same_title_but_different_arxiv_ids_stay_apart() -> None
     dump_ingest(data=(api_item % ("1506.03134", "one")).encode(), name="a.json", today=TODAY)
     dump_ingest(data=(api_item % ("2999.00001", "two")).encode(), name="b.json", today=TODAY)
 
-    assert sorted(filter(None, Paper.objects.values_list("arxiv_id", flat=True))) == ["1506.03134", "2999.00001"]
+    assert sorted(filter(None, Paper.objects.values_list("arxiv_id", flat=True))) == [
+        "1506.03134",
+        "2999.00001",
+    ]

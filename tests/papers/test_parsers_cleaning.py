@@ -55,9 +55,7 @@ def test_clean_text_turns_latex_quotes_into_typographic_quotes() -> None:
 
 
 def test_clean_text_leaves_primes_and_apostrophes_alone() -> None:
-    assert (
-        clean_text("f''(x) is the learners' second derivative") == "f''(x) is the learners' second derivative"
-    )
+    assert clean_text("f''(x) is the learners' second derivative") == "f''(x) is the learners' second derivative"
 
 
 @pytest.mark.parametrize(
@@ -81,9 +79,7 @@ def test_clean_text_decodes_entities_even_when_escaped_twice() -> None:
 
 
 def test_clean_text_removes_tags_and_the_content_of_script_and_style() -> None:
-    raw = (
-        'A <b>bold</b> <a href="/x">claim</a><script>alert("x")</script><style>p{}</style><!-- note --> here'
-    )
+    raw = 'A <b>bold</b> <a href="/x">claim</a><script>alert("x")</script><style>p{}</style><!-- note --> here'
 
     assert clean_text(raw) == "A bold claim here"
 

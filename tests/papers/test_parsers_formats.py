@@ -89,9 +89,7 @@ def test_seed_dumps_hold_372_listings_of_287_papers() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), SEEDS_EXPECTED.items())
-def test_each_seed_parses_as_hf_text_with_its_count_and_listing_date(
-    name: str, expected: tuple[int, date]
-) -> None:
+def test_each_seed_parses_as_hf_text_with_its_count_and_listing_date(name: str, expected: tuple[int, date]) -> None:
     dump = parse_file(SEEDS / name)
 
     assert dump.source_format is SourceFormat.HF_TEXT
@@ -138,9 +136,7 @@ def test_hf_text_year_of_listing_date_is_the_last_one_not_after_today() -> None:
 
 
 def test_hf_text_joins_an_abstract_split_over_two_paragraphs_with_a_warning() -> None:
-    text = seed_text(
-        "First Title", ABSTRACT, "A second paragraph of the same abstract, ending.", "Next", ABSTRACT
-    )
+    text = seed_text("First Title", ABSTRACT, "A second paragraph of the same abstract, ending.", "Next", ABSTRACT)
 
     dump = parse_text(text)
 
@@ -273,9 +269,7 @@ def test_jsonfeed_keeps_only_the_abstract_after_the_ai_summary() -> None:
     assert dump.listing_date == date(2025, 6, 20)
     assert [p.arxiv_id for p in dump.items] == ["2506.14965", "2506.15154", "2506.09827", "2506.14837"]
     first = dump.items[0]
-    assert (
-        first.title == "Revisiting Reinforcement Learning for LLM Reasoning from A Cross-Domain Perspective"
-    )
+    assert first.title == "Revisiting Reinforcement Learning for LLM Reasoning from A Cross-Domain Perspective"
     assert first.abstract.startswith("Reinforcement learning (RL) has emerged as a promising approach")
     assert all("AI-generated summary" not in p.abstract for p in dump.items)
     assert all(not p.abstract.startswith(("Guru", "SonicVerse", "EmoNet", "ChartIR")) for p in dump.items)
@@ -304,18 +298,14 @@ def test_atom_gives_versionless_ids_authors_links_and_dates() -> None:
     assert dump.listing_date == date(2025, 10, 17)
     assert [p.arxiv_id for p in dump.items] == ["2510.14968", "2510.14827"]
     first = dump.items[0]
-    assert first.title == (
-        "RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in Long-Horizon Tasks"
-    )
+    assert first.title == ("RDD: Retrieval-Based Demonstration Decomposer for Planner Alignment in Long-Horizon Tasks")
     assert first.authors == ("Mingxuan Yan", "Yuping Wang", "Zechun Liu", "Jiachen Li")
     assert first.published_on == date(2025, 10, 16)
     assert first.links == {
         "arxiv": "http://arxiv.org/abs/2510.14968v1",
         "pdf": "http://arxiv.org/pdf/2510.14968v1",
     }
-    assert first.abstract.startswith(
-        "To tackle long-horizon tasks, recent hierarchical vision-language-action"
-    )
+    assert first.abstract.startswith("To tackle long-horizon tasks, recent hierarchical vision-language-action")
 
 
 def test_atom_id_list_response_decodes_latex_accents() -> None:
@@ -488,8 +478,7 @@ def test_in_dump_duplicates_are_dropped_keeping_the_first_and_ranks_close_up() -
         ("2501.00004", "Last Paper"),
     ]
     body = ", ".join(
-        f'{{"paper": {{"id": "{arxiv_id}", "title": "{title}", "summary": "S."}}}}'
-        for arxiv_id, title in items
+        f'{{"paper": {{"id": "{arxiv_id}", "title": "{title}", "summary": "S."}}}}' for arxiv_id, title in items
     )
 
     dump = parse_text(f"[{body}]")

@@ -217,8 +217,7 @@ def test_seed_with_an_impossible_date_line_is_an_error() -> None:
 
 def test_seed_with_header_only_has_no_papers() -> None:
     assert parse_error(seed_text()) == (
-        "no papers found; "
-        "expected a title paragraph followed by an abstract paragraph, separated by blank lines"
+        "no papers found; expected a title paragraph followed by an abstract paragraph, separated by blank lines"
     )
 
 
@@ -287,9 +286,7 @@ def test_json_title_that_is_only_a_script_is_an_error_and_scripts_never_survive(
     only_script = {**GOOD_PAPER, "title": "<script>alert(1)</script>"}
     mixed = {**GOOD_PAPER, "title": "Good <script>alert(1)</script>Title &amp;lt;b&amp;gt;"}
 
-    assert parse_error(api_json(only_script)) == (
-        "item 1: the title is empty once markup is removed; expected a title"
-    )
+    assert parse_error(api_json(only_script)) == ("item 1: the title is empty once markup is removed; expected a title")
     assert parse_dump(api_json(mixed).encode(), today=TODAY).items[0].title == "Good Title"
 
 
@@ -307,18 +304,13 @@ ATOM_START = '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3
 def test_truncated_xml_names_line_and_column() -> None:
     text = ATOM_START + "<entry>\n<title>A Title</title>\n<summary>An abs"
 
-    assert (
-        parse_error(text)
-        == "line 5, column 16: Premature end of data in tag summary; expected well-formed XML"
-    )
+    assert parse_error(text) == "line 5, column 16: Premature end of data in tag summary; expected well-formed XML"
 
 
 def test_deeply_nested_xml_is_a_clear_error() -> None:
     message = parse_error(ATOM_START + "<a>" * 100_000)
 
-    assert message.endswith(
-        "the XML is nested more than 256 levels deep; expected a feed of entries or items"
-    )
+    assert message.endswith("the XML is nested more than 256 levels deep; expected a feed of entries or items")
 
 
 @pytest.mark.parametrize(
@@ -356,15 +348,11 @@ def test_arxiv_api_error_feed_is_reported() -> None:
         "<title>Error</title><summary>incorrect id format for 1234</summary></entry></feed>"
     )
 
-    assert parse_error(text) == (
-        "entry 1 (line 3): the arXiv API answered with an error: incorrect id format for 1234"
-    )
+    assert parse_error(text) == ("entry 1 (line 3): the arXiv API answered with an error: incorrect id format for 1234")
 
 
 def test_rss_item_without_title_names_the_item() -> None:
-    text = (
-        "<rss version='2.0'><channel>\n<item><description>arXiv:2501.00001v1 Announce Type: new\nAbstract: x"
-    )
+    text = "<rss version='2.0'><channel>\n<item><description>arXiv:2501.00001v1 Announce Type: new\nAbstract: x"
     text += "</description></item></channel></rss>"
 
     assert parse_error(text) == "item 1 (line 2): no title; expected <title>"
@@ -381,10 +369,7 @@ def test_html_without_papers_is_an_error_saying_what_was_expected() -> None:
 
 
 def test_html_with_broken_data_props_names_the_spot_in_the_json() -> None:
-    html = (
-        '<div class="SVELTE_HYDRATER contents" data-target="DailyPapers" '
-        'data-props="{&quot;dailyPapers&quot;: [">'
-    )
+    html = '<div class="SVELTE_HYDRATER contents" data-target="DailyPapers" data-props="{&quot;dailyPapers&quot;: [">'
 
     assert parse_error(html) == (
         "DailyPapers data-props, line 1, column 18: Expecting value; the file ends too early (truncated?)"

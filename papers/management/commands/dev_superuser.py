@@ -24,7 +24,5 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         users.objects.create_superuser(username=USERNAME, email="admin@paperboy.localhost", password=password)
-        self.stdout.write(
-            self.style.SUCCESS("Created the development superuser (this password is shown once):")
-        )
+        self.stdout.write(self.style.SUCCESS("Created the development superuser (this password is shown once):"))
         self.stdout.write(f"  http://127.0.0.1:8000/admin/  user: {USERNAME}  password: {password}")

@@ -20,10 +20,7 @@ FILLER = (
 
 def index_of(*papers: tuple[str, str], learn: bool = True) -> PaperIndex:
     """Index (title, abstract) pairs; paper ids are their positions. Acronyms learned from them."""
-    texts = [
-        PaperText(id=number, title=title, abstract=abstract)
-        for number, (title, abstract) in enumerate(papers)
-    ]
+    texts = [PaperText(id=number, title=title, abstract=abstract) for number, (title, abstract) in enumerate(papers)]
     table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in texts)) if learn else None
     return build_index(papers=texts, acronyms=table)
 

@@ -23,9 +23,7 @@ def test_definitions_are_found_with_plural_and_hyphenated_long_forms() -> None:
 
 
 def test_parentheses_that_are_not_definitions_are_ignored() -> None:
-    assert (
-        find_definitions("We report accuracy (see Table 2) and speed (e.g. tokens per second) (LLM).") == []
-    )
+    assert find_definitions("We report accuracy (see Table 2) and speed (e.g. tokens per second) (LLM).") == []
 
 
 def test_the_acronym_first_form_is_learned_too() -> None:
@@ -83,9 +81,7 @@ def test_learning_counts_each_pair_once_per_paper() -> None:
 
 
 def test_tables_merge_by_adding_counts_and_round_trip_through_json() -> None:
-    first = learn_acronyms(
-        texts=["Large language models (LLMs) are big.", "Retrieval-augmented generation (RAG)."]
-    )
+    first = learn_acronyms(texts=["Large language models (LLMs) are big.", "Retrieval-augmented generation (RAG)."])
     second = learn_acronyms(texts=["We prompt large language models (LLM)."])
     merged = first.merge(second)
     counts = {(acronym, expansion.lower()): count for acronym, expansion, count in merged}

@@ -72,5 +72,10 @@ def test_an_interest_of_only_common_words_is_refused() -> None:
         parse_interest("of the")
 
 
+def test_a_stored_canonical_interest_parses_like_the_typed_one() -> None:
+    typed = parse_interest("Chain\u2013of\u2013Thought   Reasoning")
+    assert parse_interest(typed.text) == typed == parse_interest("chain-of-thought reasoning")
+
+
 def test_unicode_letters_are_allowed() -> None:
     assert parse_interest("Schrödinger équation").text == "schrödinger équation"

@@ -23,9 +23,7 @@ def _seed_index() -> PaperIndex:
         for item in parse_dump(path.read_bytes(), today=date(2025, 1, 1)).items:
             unique.setdefault(item.title, item.abstract)
     papers = [PaperText(id=n, title=t, abstract=a) for n, (t, a) in enumerate(unique.items())]
-    return build_index(
-        papers=papers, acronyms=learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
-    )
+    return build_index(papers=papers, acronyms=learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers)))
 
 
 INTERESTS = [
@@ -46,9 +44,7 @@ def _per_subscriber(index: PaperIndex, interests: list[str]) -> set[object]:
 def test_percolation_equals_running_each_subscriber_alone_on_a_random_sample() -> None:
     index = _seed_index()
     rng = random.Random(7)
-    subscribers = [
-        (n, rng.sample([i for i in INTERESTS if i != "-survey"], rng.randint(1, 6))) for n in range(60)
-    ]
+    subscribers = [(n, rng.sample([i for i in INTERESTS if i != "-survey"], rng.randint(1, 6))) for n in range(60)]
     result = percolate(index=index, subscribers=subscribers)
     assert result.stats.subscribers == 60
     assert any(result.paper_ids(key) for key, _ in subscribers)
@@ -72,9 +68,7 @@ def test_an_exclusion_only_item_applies_to_all_the_subscribers_interests() -> No
         ("Fast diffusion", "Diffusion models, faster. " + FILLER),
         ("Transformers survey", "A survey of transformers. " + FILLER),
     )
-    result = percolate(
-        index=index, subscribers=[("a", ["diffusion", "transformers", "-survey"]), ("b", ["diffusion"])]
-    )
+    result = percolate(index=index, subscribers=[("a", ["diffusion", "transformers", "-survey"]), ("b", ["diffusion"])])
     assert result.paper_ids("a") == [1]
     assert set(result.paper_ids("b")) == {0, 1}
 

@@ -43,9 +43,7 @@ def test_a_title_hit_weighs_more_than_an_abstract_hit() -> None:
 def test_a_passing_mention_in_a_long_abstract_weighs_less_than_in_a_short_one() -> None:
     long_abstract = "We mention federated learning once. " + " ".join([FILLER] * 6)
     short_abstract = "We mention federated learning once. " + FILLER
-    index = index_of(
-        ("Long", long_abstract), ("Short", short_abstract), ("Other", FILLER), ("Other 2", FILLER)
-    )
+    index = index_of(("Long", long_abstract), ("Short", short_abstract), ("Other", FILLER), ("Other 2", FILLER))
     compiled = compile_interest("federated learning", acronyms=index.acronyms)
     long_score, short_score = (score_paper(index, n, paper_hits(index, n, compiled)) for n in (0, 1))
     assert 0 < long_score < short_score
@@ -83,9 +81,7 @@ def test_an_exclusion_drops_papers_containing_the_word() -> None:
 
 def test_a_title_that_carries_the_specific_part_of_the_interest_matches() -> None:
     others = [(f"Paper {n}", f"Knowledge about topic {n} matters. " + FILLER) for n in range(12)]
-    index = index_of(
-        ("Self-Distillation for Transformers", "We apply distillation to a model. " + FILLER), *others
-    )
+    index = index_of(("Self-Distillation for Transformers", "We apply distillation to a model. " + FILLER), *others)
     assert 0 in matched_ids(index, "knowledge distillation")
     assert matched_ids(index, "knowledge distillation") == {0}
 

@@ -24,9 +24,7 @@ def test_short_words_that_end_like_british_spellings_are_left_alone() -> None:
     assert stem("behaviour") == stem("behavior")
 
 
-@pytest.mark.parametrize(
-    "dash", ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\ufe63", "\uff0d"]
-)
+@pytest.mark.parametrize("dash", ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212", "\ufe63", "\uff0d"])
 def test_every_unicode_dash_joins_a_compound_like_a_hyphen(dash: str) -> None:
     tokens = tokenise(normalise(f"chain{dash}of{dash}thought"))
     assert [t.surface for t in tokens] == ["chain", "of", "thought"]
