@@ -20,9 +20,13 @@ def confirm_url(confirmation: ConfirmationRequest) -> str:
     return absolute(reverse("newsletter:confirm", kwargs={"token": token}))
 
 
-def manage_url(subscriber: Subscriber) -> str:
+def manage_path(subscriber: Subscriber) -> str:
     token = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
-    return absolute(reverse("newsletter:manage", kwargs={"token": token}))
+    return reverse("newsletter:manage", kwargs={"token": token})
+
+
+def manage_url(subscriber: Subscriber) -> str:
+    return absolute(manage_path(subscriber))
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from newsletter.forms import CONSENT_TEXT, MAX_INTERESTS_FIELD_LENGTH, PreferencesForm, SubscribeForm
+from newsletter.links import manage_path
 from newsletter.models import Subscriber
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services import subscriptions as subs
@@ -113,7 +113,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         subs.confirmation_from_link(token=token)  # a bad link gets its explanation now, not after the click
         return render(request, "newsletter/confirm.html", {"token": token})
     subscriber = subs.subscriber_confirm(token=token)
-    return redirect(_manage_path(subscriber) + "?welcome=1")
+    return redirect(manage_path(subscriber) + "?welcome=1")
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,9 +203,3 @@ def digest_view(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(rendered.html)
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-def _manage_path(subscriber: Subscriber) -> str:
-    from newsletter.links import manage_url
-
-    return manage_url(subscriber).removeprefix(settings.SITE_URL) or reverse("home")
