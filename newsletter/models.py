@@ -223,3 +223,22 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class SignupRequest(models.Model):
+    """A submitted sign-up form, waiting for the worker. Every submission is stored and queued the same way,
+    so the web response takes the same time whatever the address; the row is deleted once processed."""
+
+    email = models.EmailField(max_length=254)
+    interests = models.JSONField(default=list)
+    frequency = models.CharField(max_length=8)
+    weekday = models.PositiveSmallIntegerField()
+    send_hour = models.PositiveSmallIntegerField()
+    timezone = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_text = models.TextField()
+    rate_limited = models.BooleanField(default=False)  # over the per-address limit: processed as a no-op
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"sign-up request {self.pk}"

@@ -16,6 +16,11 @@ from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
 logger = logging.getLogger(__name__)
 
 
+@shared_task(name="newsletter.tasks.signup_process")
+def signup_process(signup_id: int) -> None:
+    subscriptions.signup_process(signup_id=signup_id)
+
+
 # Transactional emails retry transient transport errors only, with backoff (30 s doubling, at most 15 min).
 @shared_task(
     name="newsletter.tasks.confirmation_send",

@@ -1,8 +1,9 @@
 """Writes for subscribers: subscribe (double opt-in), confirm, change preferences, pause, leave, export, erase.
 
-Enumeration guard: `subscription_request` returns nothing and does the same kind of work whatever the address
-(new, pending, active, unsubscribed, suppressed). Emails go out from a Celery task after commit, so the web
-response never waits on, or reveals, whether one was sent.
+Enumeration guard: `subscription_request` does exactly the same work whatever the address (new, pending,
+active, unsubscribed, suppressed, rate-limited): it counts the attempt, stores the form as a SignupRequest and
+queues it. The worker (`signup_process`) decides what happens, so neither the response nor its timing can
+tell who is subscribed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from newsletter import links
 from newsletter.emails import make_message
-from newsletter.models import ConfirmationRequest, Delivery, Subscriber, Suppression
+from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services.sending import message_send
 from newsletter.services.suppressions import email_is_suppressed, email_normalize, email_suppress
@@ -48,21 +49,54 @@ class SubscribeRequest:
 
 
 def subscription_request(*, request: SubscribeRequest) -> None:
-    """Handle the subscribe form. Never says what happened: the caller shows the same page every time."""
+    """Accept the subscribe form: the same counter, the same insert and the same queued task for every address."""
+    from newsletter import tasks  # tasks import this module
+
     email = email_normalize(request.email)
     limited = rate_limit_hit(
-        scope="confirm-address",
-        key=email,
-        limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS,
-        window_seconds=300,
+        scope="confirm-address", key=email, limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS, window_seconds=300
     )
-    if email_is_suppressed(email=email) or limited:
-        logger.info("subscribe request not acted on (suppressed or rate-limited)")
-        return
-    try:
-        _subscription_request_store(email=email, request=request)
-    except IntegrityError:  # the same new address submitted twice at once: the other request stored it
-        _subscription_request_store(email=email, request=request)
+    preferences = request.preferences
+    with transaction.atomic():
+        signup = SignupRequest.objects.create(
+            email=email,
+            interests=list(preferences.interests),
+            frequency=preferences.frequency,
+            weekday=preferences.weekday,
+            send_hour=preferences.send_hour,
+            timezone=preferences.timezone,
+            ip=request.ip,
+            consent_text=request.consent_text,
+            rate_limited=limited,
+        )
+        tasks.signup_process.delay_on_commit(signup.pk)  # type: ignore[attr-defined]  # celery-types lags
+
+
+def signup_process(*, signup_id: int) -> None:
+    """The worker's half of a sign-up: confirm a new address, remind a subscribed one, ignore the rest."""
+    signup = SignupRequest.objects.filter(pk=signup_id).first()
+    if signup is None:
+        return  # processed already (a redelivered task)
+    if signup.rate_limited or email_is_suppressed(email=signup.email):
+        logger.info("sign-up request not acted on (suppressed or rate-limited)")
+    else:
+        request = SubscribeRequest(
+            email=signup.email,
+            preferences=Preferences(
+                interests=tuple(signup.interests),
+                frequency=signup.frequency,
+                weekday=signup.weekday,
+                send_hour=signup.send_hour,
+                timezone=signup.timezone,
+            ),
+            ip=signup.ip,
+            consent_text=signup.consent_text,
+        )
+        try:
+            _subscription_request_store(email=signup.email, request=request)
+        except IntegrityError:  # the same new address submitted twice at once: the other request stored it
+            _subscription_request_store(email=signup.email, request=request)
+    signup.delete()  # the form's data now lives on the subscriber, or nowhere
 
 
 def _subscription_request_store(*, email: str, request: SubscribeRequest) -> None:

@@ -244,3 +244,25 @@ def test_resubmitting_while_pending_sends_a_fresh_link_and_the_old_one_still_con
     assert client.post(second).status_code == 410  # confirming spends every outstanding link
     assert ConfirmationRequest.objects.filter(used_at=None).count() == 0
     assert Subscriber.objects.get().interests == ["graph neural networks"]
+
+
+def test_the_request_does_the_same_database_work_for_every_kind_of_address(
+    client: Client, active_subscriber: Subscriber, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Equal timing by construction: the same statements for every address; the worker decides the rest."""
+    import re as regex
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Subscriber.objects.create(email="gone@example.org", status=Subscriber.Status.UNSUBSCRIBED, interests=["x"])
+    Suppression.objects.create(email_hash=email_hash("bounced@example.org"), reason=Suppression.Reason.BOUNCED)
+    shapes = {}
+    for address in ("new@example.org", active_subscriber.email, "gone@example.org", "bounced@example.org"):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as queued:
+            client.post("/subscribe/", form_data(email=address))
+        # Values differ per address; the statements themselves must not.
+        shapes[address] = [regex.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", q["sql"]) for q in queries.captured_queries]
+        assert len(queued) == 1, address
+
+    assert len({tuple(shape) for shape in shapes.values()}) == 1, shapes
