@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,9 @@ from newsletter.matching import (  # noqa: E402
     PaperText,
     build_index,
     compile_interest,
+    hits,
     learn_acronyms,
+    plans,
     scoring,
 )
 from newsletter.matching.scoring import score_interest  # noqa: E402
@@ -126,31 +129,31 @@ def paperboy_method(papers: dict[str, str], *, acronyms: bool = True) -> Method:
 
 # Each row switches one technique off, to show what it contributes on this set (module constants are
 # read at call time, so patching them for one run is enough).
-ABLATIONS: dict[str, dict[str, float]] = {
+ABLATIONS: dict[str, dict[tuple[ModuleType, str], float]] = {
     "Paperboy": {},
-    "without proximity (words must be adjacent)": {"SLACK_PER_GAP": 0},
-    "without the title weight (title = abstract)": {"TITLE_WEIGHT": 1.0},
-    "without the relaxed title rule": {"RELAXED_COVERAGE": 2.0},
-    "one abstract mention is never enough (threshold 1.2)": {"THRESHOLD": 1.2},
+    "without proximity (words must be adjacent)": {(hits, "SLACK_PER_GAP"): 0},
+    "without the title weight (title = abstract)": {(scoring, "TITLE_WEIGHT"): 1.0},
+    "without the relaxed title rule": {(plans, "RELAXED_COVERAGE"): 2.0},
+    "one abstract mention is never enough (threshold 1.2)": {(scoring, "THRESHOLD"): 1.2},
 }
 
 
 def ablation(papers: dict[str, str], queries: list[dict[str, Any]]) -> str:
     lines = ["| variant | micro precision | micro recall | micro F1 |", "|---|---:|---:|---:|"]
-    variants: list[tuple[str, dict[str, float], bool]] = [(n, p, True) for n, p in ABLATIONS.items()]
+    variants = [(name, patch, True) for name, patch in ABLATIONS.items()]
     variants.insert(1, ("without learned acronyms", {}, False))
     for name, patch, acronyms in variants:
-        saved = {key: getattr(scoring, key) for key in patch}
-        for key, value in patch.items():
-            setattr(scoring, key, value)
+        saved = {(module, key): getattr(module, key) for module, key in patch}
+        for (module, key), value in patch.items():
+            setattr(module, key, value)
         try:
             method = paperboy_method(papers, acronyms=acronyms)
             total = Counts()
             for query in queries:
                 total.add(judge(method(str(query["query"])), set(query["relevant"]), set(query["disputed"])))
         finally:
-            for key, value in saved.items():
-                setattr(scoring, key, value)
+            for (module, key), value in saved.items():
+                setattr(module, key, value)
         lines.append(f"| {name} | {total.precision:.3f} | {total.recall:.3f} | {total.f1:.3f} |")
     return "\n".join(lines)
 
@@ -160,9 +163,7 @@ def judge(found: set[str], relevant: set[str], disputed: set[str]) -> Counts:
     return Counts(tp=len(counted & relevant), fp=len(counted - relevant), fn=len(relevant - found))
 
 
-def evaluate(
-    papers: dict[str, str], queries: list[dict[str, Any]]
-) -> tuple[dict[str, Counts], list[dict[str, Any]]]:
+def evaluate(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[dict[str, Counts], list[dict[str, Any]]]:
     methods = {
         "substring (case-insensitive)": substring_method(papers),
         "word boundary": word_boundary_method(papers),
@@ -196,9 +197,7 @@ def markdown(totals: dict[str, Counts], rows: list[dict[str, Any]], papers: int,
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in totals.items():
-        lines.append(
-            f"| {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {c.tp} | {c.fp} | {c.fn} |"
-        )
+        lines.append(f"| {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {c.tp} | {c.fp} | {c.fn} |")
     names = list(totals)
     lines += [
         "",
@@ -210,9 +209,7 @@ def markdown(totals: dict[str, Counts], rows: list[dict[str, Any]], papers: int,
     for row in rows:
         f1s = " | ".join(f"{row[name].f1:.2f}" for name in names)
         pb = row["Paperboy"]
-        lines.append(
-            f"| {row['interest']} | {row['relevant']} | {row['disputed']} | {f1s} | {pb.tp}/{pb.fp}/{pb.fn} |"
-        )
+        lines.append(f"| {row['interest']} | {row['relevant']} | {row['disputed']} | {f1s} | {pb.tp}/{pb.fp}/{pb.fn} |")
     return "\n".join(lines)
 
 
@@ -223,9 +220,7 @@ def write_between_markers(path: Path, text: str, begin: str = BEGIN, end: str = 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds")
     parser.add_argument("--judgements", type=Path, default=DEFAULT_JUDGEMENTS)
     parser.add_argument("--write", type=Path, help=f"replace the text between {BEGIN} and {END} in this file")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from newsletter.matching.hits import Hit, Span
 from newsletter.matching.index import IndexedPaper, PaperId, PaperIndex
 from newsletter.matching.query import CompiledInterest
-from newsletter.matching.scoring import Hit, Span, paper_hits, score_interest
+from newsletter.matching.scoring import paper_hits, score_interest
 
 Segment = tuple[str, bool]
 

@@ -32,6 +32,8 @@ from newsletter.matching.query import CompiledInterest, compile_interest
 from newsletter.matching.scoring import excluded, score_interest
 
 K = TypeVar("K", bound=Hashable)
+# Explained (interest, paper) pairs kept for reuse across subscribers; a day has a few hundred thousand.
+_EXPLAINED_CACHE = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class Percolation(Generic[K]):
         self.stats = PercolationStats()
         self._keys: list[K] = []
         self._rows_by_key: dict[K, int] | None = None  # built on the first lookup by key
+        self._explained: dict[tuple[int, int], Match] = {}
         self._sizes = array("H")  # per subscriber: how many interests
         self._offsets = array("q", [0])  # per subscriber: where their interests start in _slots
         self._slots = array("i")  # per interest use: its text's number
@@ -114,8 +117,12 @@ class Percolation(Generic[K]):
         """The subscriber's matched papers, best first."""
         return [item.paper_id for item in self.matches(key, explain=False)]
 
-    def matches(self, key: K, *, explain: bool = True) -> list[PaperMatch]:
-        """The subscriber's digest: matched papers, best first, each with every interest that matched."""
+    def matches(self, key: K, *, explain: bool = True, limit: int | None = None) -> list[PaperMatch]:
+        """The subscriber's digest: matched papers, best first, each with every interest that matched.
+
+        Ranking is cheap; explaining is not (a snippet per interest and paper), so pass `limit` when the
+        digest shows only the first few papers: only those are explained.
+        """
         row = self._row(key)
         bits = self._row_bits(row)
         if not bits:
@@ -127,17 +134,26 @@ class Percolation(Generic[K]):
             item = self._evaluated[interest]
             for number in iter_bits(item.bits & bits):
                 per_paper[number].append((item, item.scored[number]))
-        return [self._paper_match(number, found, explain) for number, found in _ranked(per_paper)]
+        ranked = _ranked(per_paper)[:limit]
+        return [self._paper_match(number, found, explain) for number, found in ranked]
 
-    def _compiled(self, item: _Evaluated) -> CompiledInterest:
-        return _compiled_of(self.index, item)
+    def _match(self, item: _Evaluated, number: int, score: float) -> Match:
+        # Subscribers who share an interest get the same papers explained the same way: explain once.
+        cache_key = (id(item), number)
+        match = self._explained.get(cache_key)
+        if match is None:
+            if len(self._explained) >= _EXPLAINED_CACHE:
+                self._explained.clear()  # bounded: a digest run walks subscribers, not back and forth
+            compiled = _compiled_of(self.index, item)
+            match = self._explained[cache_key] = build_matches(self.index, compiled, [(number, score)])[0]
+        return match
 
     def _paper_match(self, number: int, found: list[tuple[_Evaluated, float]], explain: bool) -> PaperMatch:
         paper_id = self.index.papers[number].paper.id
         best = max(score for _, score in found)
         if not explain:
             return PaperMatch(paper_id=paper_id, score=best, matches=())
-        matches = [build_matches(self.index, self._compiled(item), [(number, score)])[0] for item, score in found]
+        matches = [self._match(item, number, score) for item, score in found]
         matches.sort(key=lambda match: -match.score)
         return PaperMatch(paper_id=paper_id, score=best, matches=tuple(matches))
 

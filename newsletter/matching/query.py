@@ -50,6 +50,9 @@ class Unit:
     def __hash__(self) -> int:
         return self._hash
 
+    def __reduce__(self) -> tuple[type[Unit], tuple[object, ...]]:
+        return Unit, (self.variants, self.label, self.acronym, self.stop_word)  # hash again where unpickled
+
 
 @dataclass(frozen=True, slots=True)
 class Clause:
@@ -63,6 +66,9 @@ class Clause:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __reduce__(self) -> tuple[type[Clause], tuple[object, ...]]:
+        return Clause, (self.units, self.length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,9 @@ class CompiledInterest:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __reduce__(self) -> tuple[type[CompiledInterest], tuple[object, ...]]:
+        return CompiledInterest, (self.clauses, self.excludes, self.text)
 
 
 def compile_interest(text: str | Interest, *, acronyms: AcronymLookup | None = None) -> CompiledInterest:

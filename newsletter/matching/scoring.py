@@ -22,7 +22,7 @@ from newsletter.matching.hits import (
     unit_spans,
 )
 from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
-from newsletter.matching.plans import ClausePlan, UnitPlan, plan, plan_clauses
+from newsletter.matching.plans import ClausePlan, UnitPlan, plan_clauses, plan_interest
 from newsletter.matching.query import CompiledInterest
 
 TITLE_WEIGHT = 2.0
@@ -35,7 +35,7 @@ _ABSENT = Posting(spans=[], sentences=0, title=0)
 
 def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[int, float]]:
     """(paper number, score) of every paper that matches, in paper order."""
-    plans = plan(index, compiled)
+    plans = plan_interest(index, compiled)
     bits = 0
     for plan in plans:
         bits |= plan.bits | plan.relaxed
@@ -86,7 +86,7 @@ def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int) -> list[tu
 
 def paper_hits(index: PaperIndex, number: int, compiled: CompiledInterest) -> list[Hit]:
     """All hits of all clauses in one paper, overlapping ones reduced to the best (for explanations)."""
-    return all_hits(index, number, plan(index, compiled))
+    return all_hits(index, number, plan_interest(index, compiled))
 
 
 def excluded(index: PaperIndex, compiled: CompiledInterest) -> int:

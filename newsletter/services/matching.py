@@ -26,6 +26,9 @@ from papers.selectors import paper_texts, papers_version
 
 PREVIEW_PAPERS = 300  # the preview shows what the interests would have caught among this many recent papers
 PREVIEW_MATCHES_SHOWN = 3
+# A digest holds at most this many papers, best first: ~50 fit in full under Gmail's 100 KB clip, the rest
+# are listed by title. Only these are explained, which is most of the cost of matching a subscriber.
+DIGEST_MAX_PAPERS = 100
 
 
 def acronyms_current() -> AcronymTable:
@@ -127,6 +130,6 @@ def subscriber_picks(*, index: PaperIndex, subscribers: list[tuple[int, list[str
                 "interests": [match.interest for match in item.matches],
                 "words": list(dict.fromkeys(word for match in item.matches for word in match.explanation.words)),
             }
-            for item in result.matches(key)
+            for item in result.matches(key, limit=DIGEST_MAX_PAPERS)
         ]
     return picks

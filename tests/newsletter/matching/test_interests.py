@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from newsletter.matching import MAX_INTERESTS, InterestError, parse_interest, parse_interests
+from newsletter.matching import MAX_INTERESTS, InterestError, compile_interest, parse_interest, parse_interests
 from newsletter.matching.interests import TermKind
 
 
@@ -79,3 +81,10 @@ def test_a_stored_canonical_interest_parses_like_the_typed_one() -> None:
 
 def test_unicode_letters_are_allowed() -> None:
     assert parse_interest("Schrödinger équation").text == "schrödinger équation"
+
+
+def test_a_compiled_interest_survives_pickling_with_its_hash_recomputed() -> None:
+    compiled = compile_interest('"mixture of experts" routing -survey')
+    copy = pickle.loads(pickle.dumps(compiled))
+    assert copy == compiled and hash(copy) == hash(compiled) and copy.text == compiled.text
+    assert {compiled: 1}[copy] == 1

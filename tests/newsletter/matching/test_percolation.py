@@ -86,6 +86,15 @@ def test_digest_lists_papers_best_first_with_every_matching_interest_explained()
     assert all(m.explanation.words for item in digest for m in item.matches)
 
 
+def test_a_limited_digest_explains_only_the_first_papers_and_shares_explanations() -> None:
+    index = index_of(*[(f"Graph networks {n}", "Graph neural networks. " * (n + 1) + FILLER) for n in range(5)])
+    result = percolate(index=index, subscribers=[("a", ["graph"]), ("b", ["graph", "networks"])])
+    top = result.matches("a", limit=2)
+    assert [item.paper_id for item in top] == [item.paper_id for item in result.matches("a")][:2]
+    shared = result.matches("b", limit=2)[0].matches
+    assert any(match is top[0].matches[0] for match in shared)  # explained once, reused
+
+
 def test_invalid_interests_are_skipped_and_reported_not_fatal() -> None:
     index = index_of(("Graphs", "Graph neural networks. " + FILLER))
     result = percolate(index=index, subscribers=[(1, ["graph", "x" * 150])])

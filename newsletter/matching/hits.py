@@ -1,0 +1,213 @@
+"""Hits: where, in one paper, a clause's units occur together, and how close.
+
+A hit is one place where every unit of a clause occurs within a small window of one sentence. Its quality
+is 1 when the words are as close as the subscriber typed them and falls as other words come between;
+past the window it is no hit at all, so words far apart and about other things never match. A title that
+carries the specific part of the interest is a hit too (plans.RELAXED_COVERAGE).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from newsletter.matching import plans
+from newsletter.matching.index import IndexedPaper, PaperIndex, Posting
+from newsletter.matching.plans import ClausePlan, UnitPlan
+from newsletter.matching.query import Clause
+
+# Extra words allowed between the units of a clause, per gap between units: "reasoning about math
+# problems" for "math reasoning" is one extra word, "math ... long digression ... reasoning" is not a hit.
+SLACK_PER_GAP = 4
+# Quality of a hit with `extra` words more than typed: 1 / (1 + extra / PROXIMITY_DECAY).
+PROXIMITY_DECAY = 2.0
+RELAXED_MAX_QUALITY = 0.9
+
+Span = tuple[int, int]  # token numbers [start, end)
+_NOTHING: tuple[list[Span], int] = ([], 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    start: int
+    end: int
+    quality: float
+    parts: tuple[Span, ...]  # where each unit was found, for highlighting
+
+
+def all_hits(index: PaperIndex, number: int, clause_plans: list[ClausePlan]) -> list[Hit]:
+    """Every clause's hits in one paper, overlapping ones reduced to the best (an acronym and its expansion)."""
+    hits = [hit for plan in clause_plans for hit in clause_hits(index, number, plan)]
+    return non_overlapping(hits)
+
+
+def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
+    bit = 1 << number
+    if not (plan.bits | plan.relaxed) & bit:
+        return []
+    paper = index.papers[number]
+    found: list[tuple[list[Span], int]] = []
+    shared = -1
+    for unit in plan.units:
+        if unit.plain is not None:
+            posting = unit.plain.get(number)
+            spans = (posting.spans, posting.sentences) if posting is not None else _NOTHING
+        else:
+            spans = unit_spans(index, number, paper, unit)
+        found.append(spans)
+        shared &= spans[1]
+    if len(found) == 1:
+        return [Hit(start, end, 1.0, ((start, end),)) for start, end in found[0][0]]
+    hits: list[Hit] = []
+    if shared and plan.bits & bit:
+        if len(found) == 2:
+            hits = pair_hits(paper, plan.clause, found[0][0], found[1][0], shared)
+        else:
+            hits = windows(paper, plan.clause, [spans for spans, _ in found], shared)
+    if plan.relaxed_titles & bit and not any(hit.start < paper.title_tokens for hit in hits):
+        hits.extend(relaxed_title_hit(paper, plan, [spans for spans, _ in found]))
+    return hits
+
+
+def unit_spans(index: PaperIndex, number: int, paper: IndexedPaper, plan: UnitPlan) -> tuple[list[Span], int]:
+    """The unit's spans in one paper, and the bit set of their sentences."""
+    acronym = plan.unit.acronym
+    if acronym is not None:
+        meaning = paper.definitions.get(plan.unit.variants[0].tokens[0])
+        if not (acronym.dominant if meaning is None else meaning == acronym.expansion):
+            return [], 0
+    if len(plan.variants) == 1 and len(plan.variants[0][0]) == 1 and not plan.variants[0][1]:
+        posting = plan.variants[0][2][0].get(number)  # the common case: one plain word
+        return (posting.spans, posting.sentences) if posting is not None else ([], 0)
+    by_start: dict[int, int] = {}
+    sentences = 0
+    for tokens, exact, postings in plan.variants:
+        for start, end in variant_spans(paper, number, tokens, exact, postings):
+            if end > by_start.get(start, -1):
+                by_start[start] = end
+            sentences |= 1 << paper.sentences[start]
+    return sorted(by_start.items()), sentences
+
+
+def variant_spans(
+    paper: IndexedPaper,
+    number: int,
+    tokens: tuple[str, ...],
+    exact: bool,
+    postings: tuple[dict[int, Posting], ...],
+) -> list[Span]:
+    first = postings[0].get(number)
+    if first is None or any(number not in other for other in postings[1:]):
+        return []
+    if len(tokens) == 1:
+        if not exact:
+            return first.spans
+        return [span for span in first.spans if span[1] - span[0] == 1 and paper.surfaces[span[0]] == tokens[0]]
+    sequence = paper.surfaces if exact else paper.stems
+    size = len(tokens)
+    sentences = paper.sentences
+    return [
+        (start, start + size)
+        for start, end in first.spans
+        if end == start + 1
+        and tuple(sequence[start : start + size]) == tokens
+        and sentences[start] == sentences[start + size - 1]
+    ]
+
+
+def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: list[Span], shared: int) -> list[Hit]:
+    """Two units (most multi-word interests): each occurrence of the rarer one with the nearest
+    occurrence of the other in its sentence, found by bisection rather than by merging both lists."""
+    if len(first) > len(second):
+        first, second = second, first
+    sentences = paper.sentences
+    length = clause.length
+    count = len(second)
+    hits: list[Hit] = []
+    for span in first:
+        sentence = sentences[span[0]]
+        if not shared >> sentence & 1:
+            continue
+        at = bisect_left(second, span)
+        best: tuple[int, int, int, Span] | None = None
+        for other in second[max(0, at - 1) : min(count, at + 1)]:
+            if sentences[other[0]] != sentence or (other[0] < span[1] and span[0] < other[1]):
+                continue  # another sentence, or the same words: one word cannot stand for two
+            low, high = min(span[0], other[0]), max(span[1], other[1])
+            extra = high - low - length
+            if extra <= SLACK_PER_GAP and (best is None or extra < best[0]):
+                best = (extra, low, high, other)
+        if best is not None:
+            extra, low, high, other = best
+            quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
+            hits.append(Hit(low, high, quality, (span, other) if span < other else (other, span)))
+    return hits
+
+
+def windows(paper: IndexedPaper, clause: Clause, per_unit: list[list[Span]], shared: int) -> list[Hit]:
+    """Minimal windows holding every unit once, within one sentence they all share, and the slack."""
+    sentences = paper.sentences
+    events = [
+        (span[0], span[1], unit)
+        for unit, spans in enumerate(per_unit)
+        for span in spans
+        if shared >> sentences[span[0]] & 1
+    ]
+    events.sort()
+    needed = len(per_unit)
+    slack = SLACK_PER_GAP * (needed - 1)
+    length = clause.length
+    unseen = (-1, -1)
+    last: list[Span] = [unseen] * needed
+    seen = 0
+    current = -1
+    hits: list[Hit] = []
+    for start, end, unit in events:
+        if sentences[start] != current:
+            current = sentences[start]
+            last = [unseen] * needed
+            seen = 0
+        if last[unit] is unseen:
+            seen += 1
+        last[unit] = (start, end)
+        if seen < needed:
+            continue
+        parts = sorted(last)  # every slot is filled once seen == needed
+        low, high = parts[0][0], parts[0][1]
+        for part_start, part_end in parts[1:]:
+            if part_start < high:
+                break  # units overlap: one word cannot stand for two
+            high = part_end
+        else:
+            extra = high - low - length
+            if extra <= slack:
+                quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
+                hits.append(Hit(low, high, quality, tuple(parts)))
+    return hits
+
+
+def relaxed_title_hit(paper: IndexedPaper, plan: ClausePlan, per_unit: list[list[Span]]) -> list[Hit]:
+    title = paper.title_tokens
+    found: list[Span] = []
+    covered = 0.0
+    for weight, spans in zip(plan.relaxed_weights, per_unit, strict=True):
+        if weight and spans and spans[0][0] < title and spans[-1][0] >= title:  # in title and abstract
+            found.append(spans[0])
+            covered += weight
+    total = sum(plan.weights)
+    if not found or covered < plans.RELAXED_COVERAGE * total:
+        return []
+    found.sort()
+    # Never a full-quality hit: the words were not found together.
+    quality = min(covered / total, RELAXED_MAX_QUALITY)
+    return [Hit(found[0][0], max(end for _, end in found), quality, tuple(found))]
+
+
+def non_overlapping(hits: list[Hit]) -> list[Hit]:
+    if len(hits) < 2:
+        return hits
+    chosen: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (-h.quality, h.start)):
+        if all(hit.end <= other.start or hit.start >= other.end for other in chosen):
+            chosen.append(hit)
+    return sorted(chosen, key=lambda h: h.start)
