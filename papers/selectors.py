@@ -68,3 +68,24 @@ def papers_version() -> tuple[int, int, str]:
 
     stats = Paper.objects.aggregate(n=Count("id"), top=Max("id"), changed=Max("updated_at"))
     return stats["n"], stats["top"] or 0, str(stats["changed"])
+
+
+# --- curation (admin) -----------------------------------------------------------------------------------
+
+
+def paper_titles(*, ids: Collection[int]) -> dict[int, str]:
+    """Titles by id, in one query per 5,000 ids (papers merged away or deleted are simply absent)."""
+    titles: dict[int, str] = {}
+    for chunk in [sorted(ids)[i : i + _IN_CHUNK] for i in range(0, len(ids), _IN_CHUNK)]:
+        titles.update(Paper.objects.filter(pk__in=chunk).values_list("pk", "title"))
+    return titles
+
+
+def dump_latest() -> Dump | None:
+    return Dump.objects.order_by("-ingested_at", "-id").first()
+
+
+def dumps_recent(*, limit: int = 30) -> list[tuple[int, str]]:
+    """(id, name) of the latest ingested dumps, for choosing one in a filter."""
+    rows = Dump.objects.filter(status=Dump.Status.INGESTED).order_by("-ingested_at", "-id")
+    return [(pk, f"{name} ({when:%b %-d})") for pk, name, when in rows.values_list("pk", "name", "ingested_at")[:limit]]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,4 +38,7 @@ def chromium() -> Iterator[Browser]:
         try:
             yield browser
         finally:
+            # ORM calls made inside this block ran in Playwright's context with a connection of their own:
+            # close it here, or PostgreSQL refuses to drop the test database at the end of the run.
+            connections.close_all()
             browser.close()

@@ -1,0 +1,14 @@
+"""The editors' admin for the newsletter: editions, subscribers, the ledger, interests and the dashboard.
+
+A package by sub-domain (the house rule on module size); importing it registers everything.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from newsletter.admin import dashboard, editions, ledger, subscribers
+
+__all__ = ["dashboard", "editions", "ledger", "subscribers"]
+
+dashboard.install(admin.site)
