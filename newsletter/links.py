@@ -29,13 +29,21 @@ def manage_url(subscriber: Subscriber) -> str:
     return absolute(manage_path(subscriber))
 
 
+def unsubscribe_token(subscriber: Subscriber) -> str:
+    return token_make(purpose=Purpose.UNSUBSCRIBE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+
+
 def unsubscribe_url(subscriber: Subscriber) -> str:
-    token = token_make(purpose=Purpose.UNSUBSCRIBE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
-    return absolute(reverse("newsletter:unsubscribe", kwargs={"token": token}))
+    return absolute(reverse("newsletter:unsubscribe", kwargs={"token": unsubscribe_token(subscriber)}))
 
 
 def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
-    """RFC 2369 + RFC 8058 one-click headers: an https URL (POST takes effect at once) and a mailto."""
-    url = unsubscribe_url(subscriber)
-    mailto = f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + str(subscriber.pk))}"
+    """RFC 2369 + RFC 8058 one-click headers: an https URL (POST takes effect at once) and a mailto.
+
+    The mailto's subject carries the same signed token as the URL, so whoever reads that mailbox can act on
+    it (open /unsubscribe/<token>/) and nobody can unsubscribe someone else by guessing an id.
+    """
+    token = unsubscribe_token(subscriber)
+    url = absolute(reverse("newsletter:unsubscribe", kwargs={"token": token}))
+    mailto = f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + token)}"
     return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

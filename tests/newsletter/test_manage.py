@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from django.core import mail
@@ -123,6 +124,7 @@ def test_list_unsubscribe_headers_have_an_https_link_a_mailto_and_one_click(
     url, mailto = (part.strip(" <>") for part in headers["List-Unsubscribe"].split(","))
     assert url == unsubscribe_url(active_subscriber) and "/unsubscribe/" in url
     assert mailto.startswith("mailto:")
+    assert url.rsplit("/", 2)[-2] in unquote(mailto)  # the signed token, never a guessable id
     assert all("\r" not in v and "\n" not in v for v in headers.values())
 
 
