@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 
-from papers import services
+from papers.services import ingestion as services
 from papers.models import Dump, Listing, Paper
 from papers.services import IngestStatus, dump_ingest, dump_ingest_file, dumps_scan
 from tests.factories import a_paper_text, seed_dump
