@@ -127,6 +127,8 @@ def _personal_links_pattern() -> re.Pattern[str]:
     for name in ("newsletter:manage", "newsletter:unsubscribe", "newsletter:digest_view"):
         before, after = links.absolute(reverse(name, kwargs={"token": "TOKEN"})).split("TOKEN")
         shapes.append(re.escape(before) + r"[^\s\"'<>&]+" + re.escape(after))
+    # The List-Unsubscribe mailto carries the same signed token in its subject.
+    shapes.append(re.escape(f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject=") + r"[^\s\"'<>&]+")
     return re.compile("|".join(shapes))
 
 

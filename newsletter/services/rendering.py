@@ -2,21 +2,28 @@
 
 The digest templates are ordinary Django templates. What differs per subscriber is rendered as a *slot*
 marker ("⟦papers⟧"); the rendered, CSS-inlined shell is split on its markers once, and each subscriber's
-digest is the shell's literal parts joined with their own escaped values. Each paper block is rendered and
-inlined once per (paper, interest) and reused for every subscriber it matched.
+digest is the shell's literal parts joined with their own escaped values.
+
+Each paper's block is rendered and inlined once per edition too, as a *skeleton* with holes for what depends
+on the interest that matched (the highlighted title and snippet, the words found). A (paper, interest) block
+is the skeleton with those filled in by string joins, and is reused for every subscriber it matched. The
+template path (render, inline) stays as the reference: it builds the first block of every paper to check the
+skeleton against, and any block whose text the inliner might rewrite (control characters and the like).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from html import escape
 from typing import Any
 
 import css_inline
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 
 from newsletter import links
@@ -25,6 +32,8 @@ from newsletter.matching import Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.services.matching import interest_matches, paper_index_build
 from newsletter.tokens import Purpose, token_make
+
+logger = logging.getLogger(__name__)
 
 # Gmail clips a message over 102 KB; keep the HTML part below this. Full paper blocks stop where the last
 # OVERFLOW_RESERVE_BYTES begin; the rest are listed by title while they fit, then counted ("and 12 more").
@@ -39,6 +48,22 @@ _SECTION_STYLE = (
 _ITEM_STYLE = "margin: 4px 0;"
 _LINK_STYLE = "color: #0b57d0;"
 _AUTHORS_SHOWN = 4
+# Text the CSS inliner writes back exactly as _inline_text does. Its HTML parser rewrites the rest (CR, NUL,
+# other control characters, noncharacters), so a block with any of those is built by the template path.
+_INLINER_SAFE_TEXT = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff⟦⟧]*")
+# Selectors under which an element's style depends on its siblings or content: a skeleton probed with two
+# highlights could then differ from a block with one or three, so such a style sheet disables skeletons.
+_STRUCTURAL_CSS = re.compile(r":(?:first|last|only|nth)-|:empty|:has|:not|:is|:where|[+~]")
+# Tokens made of these characters appear unchanged in a reversed URL (reverse() quotes anything else).
+_URL_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_:-]+")
+_URL_PROBE = "urlprobe"
+# Memo sizes (entries), bounds on memory; on overflow a memo starts over. A (paper, interest) block is
+# ~2 KB and the pairs are at most the matches of the distinct interests: ~320,000 for a day of 287 papers
+# and 49,000 distinct interests, 700 MB. An interest's explanations are ~6 KB; evicting them while blocks
+# are still being built would recompute them (1 ms each), so that bound is well above a day's interests.
+_BLOCKS_LIMIT = 500_000
+_MATCHES_LIMIT = 100_000
+_MEMO_LIMIT = 200_000  # subjects and escaped interest lists: small strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +88,48 @@ class PaperView:
 class Shell:
     """A rendered template with slot markers, split once, filled per subscriber with a join."""
 
+    __slots__ = ("_around", "parts", "size")
+
     def __init__(self, rendered: str) -> None:
-        self.parts = _SLOT_PATTERN.split(rendered)  # literal, slot name, literal, slot name, ...
+        self._set_parts(_SLOT_PATTERN.split(rendered))  # literal, slot name, literal, slot name, ...
+
+    @classmethod
+    def of(cls, parts: list[str]) -> Shell:
+        """A shell from parts already split (literal, slot name, literal, ...)."""
+        shell = cls.__new__(cls)
+        shell._set_parts(parts)
+        return shell
+
+    def _set_parts(self, parts: list[str]) -> None:
+        self.parts = parts
+        self.size = sum(len(part) for part in parts)  # slot names included: the size budget always counted them
+        # A paper block has one slot, the interests: filled with two concatenations, per item of every digest.
+        self._around = (parts[0], parts[2]) if len(parts) == 3 and parts[1] == "interests" else None
 
     def fill(self, values: dict[str, str]) -> str:
         parts = self.parts
         return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(parts))
 
+    def fill_interests(self, value: str) -> str:
+        if self._around is not None:
+            return self._around[0] + value + self._around[1]
+        return self.fill({"interests": value})
 
+
+@cache  # one dict, read by every block context: never changed by its readers
 def _slot_markers() -> dict[str, str]:
-    return {name: mark_safe(f"⟦{name}⟧") for name in SLOTS}  # noqa: S308 - fixed markers, no user data
+    return {name: mark_safe(f"⟦{name}⟧") for name in SLOTS}  # fixed markers, no user data
+
+
+@dataclass(frozen=True, slots=True)
+class _Skeleton:
+    """One paper's block, rendered and inlined once, cut around what depends on the interest that matched."""
+
+    html: tuple[str, str, str, str, str]  # before the title, after it, after the snippet, after interests, after words
+    title_mark: str  # the opening <mark ...> tag as the inliner wrote it, in the title
+    snippet_mark: str  # the same, in the snippet
+    text: tuple[str, str, str, str]  # before the snippet text, after it, after the interests, after the words
+    text_bare: tuple[str, str, str]  # without a snippet text: before the interests, after them, after the words
 
 
 @dataclass
@@ -86,20 +143,21 @@ class DigestRenderer:
     index: PaperIndex | None = None
     _matches: dict[str, dict[Any, Match]] = field(default_factory=dict)
     _blocks: dict[tuple[int, str], tuple[Shell, Shell]] = field(default_factory=dict)
+    _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
+    _checked: set[int] = field(default_factory=set)  # papers whose skeleton was checked against the templates
+    _skeletons_on: bool | None = None  # None: not decided yet (it depends on the style sheet)
+    _escaped: dict[str, str] = field(default_factory=dict)
+    _subjects: dict[tuple[int, str], str] = field(default_factory=dict)
     _shells: tuple[Shell, Shell] | None = None
     _css: str = ""
 
     @classmethod
     def for_coverage(cls, *, edition: Edition, covers_after_id: int | None) -> DigestRenderer:
-        entries = EditionPaper.objects.filter(edition__issue_date__lte=edition.issue_date).select_related(
-            "paper"
-        )
+        entries = EditionPaper.objects.filter(edition__issue_date__lte=edition.issue_date).select_related("paper")
         if covers_after_id is not None:
             after = Edition.objects.get(pk=covers_after_id)
             entries = entries.filter(edition__issue_date__gt=after.issue_date)
-        entries = entries.filter(paper__is_hidden=False).order_by(
-            "edition__issue_date", "-is_featured", "position"
-        )
+        entries = entries.filter(paper__is_hidden=False).order_by("edition__issue_date", "-is_featured", "position")
         papers: dict[int, PaperView] = {}
         picks: list[PaperView] = []
         for entry in entries:
@@ -111,22 +169,22 @@ class DigestRenderer:
 
     # --- per subscriber ---------------------------------------------------------------------------------
 
-    def render(
-        self, *, delivery_id: int, subscriber: Subscriber, items: list[dict[str, Any]]
-    ) -> RenderedDigest:
+    def render(self, *, delivery_id: int, subscriber: Subscriber, items: list[dict[str, Any]]) -> RenderedDigest:
         """The digest of one subscriber: `items` are the delivery's papers, best first."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
-        html_blocks, text_blocks, overflow = self._paper_blocks(items)
+        html_blocks, text_blocks, overflow, used = self._paper_blocks(items)
         interests = ", ".join(subscriber.interests)
+        manage, view = _signed_urls(delivery_id=delivery_id, subscriber=subscriber)
+        headers = links.list_unsubscribe_headers(subscriber)
+        unsubscribe = _unsubscribe_url_in(headers) or links.unsubscribe_url(subscriber)
         common = {
             "heading": f"{len(items)} new paper{'s' if len(items) != 1 else ''} for you",
-            "manage_url": links.manage_url(subscriber),
-            "unsubscribe_url": links.unsubscribe_url(subscriber),
-            "view_url": view_url(delivery_id=delivery_id, subscriber=subscriber),
+            "manage_url": manage,
+            "unsubscribe_url": unsubscribe,
+            "view_url": view,
         }
-        used = sum(len(part) for part in html_shell.parts) + sum(len(block) for block in html_blocks)
-        more_html = _overflow_html(overflow, view=common["view_url"], room=HTML_BUDGET_BYTES - used)
+        more_html = _overflow_html(overflow, view=view, room=HTML_BUDGET_BYTES - used)
         html = html_shell.fill(
             {**{k: escape(v) for k, v in common.items()}, "interests": escape(interests),
              "papers": "".join(html_blocks), "more": more_html}
@@ -140,28 +198,49 @@ class DigestRenderer:
             }
         )
         best_title = self.papers[items[0]["paper_id"]].title if items else ""
-        subject = render_to_string(
-            "newsletter/email/digest.subject.txt", {"count": len(items), "best_title": best_title}
-        )
-        headers = {**links.list_unsubscribe_headers(subscriber), "List-Id": settings.PAPERBOY_LIST_ID}
-        return RenderedDigest(one_line(subject), text, html, headers, len(items))
+        headers = {**headers, "List-Id": settings.PAPERBOY_LIST_ID}
+        return RenderedDigest(self._subject(len(items), best_title), text, html, headers, len(items))
 
-    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[list[str], list[str], list[PaperView]]:
+    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[list[str], list[str], list[PaperView], int]:
+        """The full blocks that fit the HTML budget, the papers left over, and the HTML size so far."""
         html_blocks: list[str] = []
         text_blocks: list[str] = []
         overflow: list[PaperView] = []
-        size = sum(len(part) for part in self._shell()[0].parts)
+        size = self._shell()[0].size
+        limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
+        papers, blocks = self.papers, self._blocks
         for item in items:
-            paper = self.papers[item["paper_id"]]
-            if overflow or size > HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES:
+            paper = papers[item["paper_id"]]
+            if overflow or size > limit:
                 overflow.append(paper)
                 continue
-            html_block, text_block = self._block(paper.id, item["interests"][0])
-            matched = ", ".join(item["interests"])
-            html_blocks.append(html_block.fill({"interests": escape(matched)}))
-            text_blocks.append(text_block.fill({"interests": matched}))
-            size += len(html_blocks[-1])
-        return html_blocks, text_blocks, overflow
+            interests = item["interests"]
+            html_block, text_block = blocks.get((paper.id, interests[0])) or self._block(paper.id, interests[0])
+            matched = ", ".join(interests)
+            html = html_block.fill_interests(self._escape(matched))
+            html_blocks.append(html)
+            text_blocks.append(text_block.fill_interests(matched))
+            size += len(html)
+        return html_blocks, text_blocks, overflow, size
+
+    def _escape(self, text: str) -> str:
+        escaped = self._escaped.get(text)
+        if escaped is None:
+            if len(self._escaped) >= _MEMO_LIMIT:
+                self._escaped.clear()
+            escaped = self._escaped[text] = escape(text)
+        return escaped
+
+    def _subject(self, count: int, best_title: str) -> str:
+        """The subject line, rendered once per (count, best title): many digests share one."""
+        key = (count, best_title)
+        subject = self._subjects.get(key)
+        if subject is None:
+            if len(self._subjects) >= _MEMO_LIMIT:
+                self._subjects.clear()
+            context = {"count": count, "best_title": best_title}
+            subject = self._subjects[key] = one_line(render_to_string("newsletter/email/digest.subject.txt", context))
+        return subject
 
     # --- shared, rendered once ----------------------------------------------------------------------------
 
@@ -176,13 +255,82 @@ class DigestRenderer:
     def _block(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
         key = (paper_id, interest)
         if key not in self._blocks:
-            paper = self.papers[paper_id]
-            match = self._match(interest, paper_id)
-            context = _block_context(paper, match)
-            html = render_to_string("newsletter/email/digest_paper.html", context)
-            text = render_to_string("newsletter/email/digest_paper.txt", context)
-            self._blocks[key] = (Shell(self._inline_fragment(html)), Shell(text))
+            if len(self._blocks) >= _BLOCKS_LIMIT:
+                self._blocks.clear()
+            self._blocks[key] = self._block_build(paper_id, interest)
         return self._blocks[key]
+
+    def _block_build(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
+        """From the paper's skeleton; the first one of each paper is also rendered by the templates, and compared."""
+        paper = self.papers[paper_id]
+        context = _block_context(paper, self._match(interest, paper_id))
+        skeleton = self._skeleton(paper)
+        joined = _block_joined(skeleton, context) if skeleton is not None else None
+        if joined is not None and paper_id in self._checked:
+            return joined
+        rendered = self._block_rendered(context)
+        if joined is not None:
+            self._checked.add(paper_id)
+            if [shell.parts for shell in joined] != [shell.parts for shell in rendered]:
+                logger.warning("digest block skeleton differs from its template rendering; using the templates")
+                self._skeletons_on = False
+        return rendered
+
+    def _block_rendered(self, context: dict[str, Any]) -> tuple[Shell, Shell]:
+        """The reference path: both templates rendered, the HTML inlined."""
+        html = render_to_string("newsletter/email/digest_paper.html", context)
+        text = render_to_string("newsletter/email/digest_paper.txt", context)
+        return Shell(self._inline_fragment(html)), Shell(text)
+
+    def _skeleton(self, paper: PaperView) -> _Skeleton | None:
+        if self._skeletons_on is None:
+            self._skeletons_on = not _STRUCTURAL_CSS.search(self._styles())
+        if not self._skeletons_on:
+            return None
+        if paper.id not in self._skeletons:
+            self._skeletons[paper.id] = self._skeleton_probe(paper)
+        return self._skeletons[paper.id]
+
+    def _skeleton_probe(self, paper: PaperView) -> _Skeleton | None:
+        """Render the block with markers for the title, snippet and words, two highlights in each; cut there."""
+        title = [("⟦title_a⟧", False), ("⟦title_b⟧", True), ("⟦title_c⟧", False), ("⟦title_d⟧", True)]
+        snippet = [("⟦snippet_a⟧", False), ("⟦snippet_b⟧", True), ("⟦snippet_c⟧", False), ("⟦snippet_d⟧", True)]
+        probe = {**_block_context(paper, None), "title": title, "snippet": snippet, "words": "⟦words⟧"}
+        html = _SLOT_PATTERN.split(self._inline_fragment(render_to_string("newsletter/email/digest_paper.html", probe)))
+        text = _SLOT_PATTERN.split(
+            render_to_string("newsletter/email/digest_paper.txt", {**probe, "snippet_text": "⟦snippet_text⟧"})
+        )
+        bare = _SLOT_PATTERN.split(render_to_string("newsletter/email/digest_paper.txt", {**probe, "snippet_text": ""}))
+        names = [
+            "title_a",
+            "title_b",
+            "title_c",
+            "title_d",
+            "snippet_a",
+            "snippet_b",
+            "snippet_c",
+            "snippet_d",
+            "interests",
+            "words",
+        ]
+        lit = html[0::2]
+        close = "</mark>"
+        if (
+            html[1::2] != names
+            or text[1::2] != ["snippet_text", "interests", "words"]
+            or bare[1::2] != ["interests", "words"]
+            or not (lit[1] == lit[3] and lit[1].startswith("<mark") and lit[2] == close and lit[4].startswith(close))
+            or not (lit[5] == lit[7] and lit[5].startswith("<mark") and lit[6] == close and lit[8].startswith(close))
+        ):
+            return None  # the templates changed shape: this paper's blocks take the template path
+        cut = len(close)
+        return _Skeleton(
+            html=(lit[0], lit[4][cut:], lit[8][cut:], lit[9], lit[10]),
+            title_mark=lit[1],
+            snippet_mark=lit[5],
+            text=(text[0], text[2], text[4], text[6]),
+            text_bare=(bare[0], bare[2], bare[4]),
+        )
 
     def _match(self, interest: str, paper_id: int) -> Match | None:
         """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest."""
@@ -190,20 +338,88 @@ class DigestRenderer:
             if self.index is None:
                 rows = [(p.id, p.title, p.abstract) for p in self.papers.values()]
                 self.index = paper_index_build(papers=rows)
-            self._matches[interest] = {
-                m.paper_id: m for m in interest_matches(index=self.index, interest=interest)
-            }
+            if len(self._matches) >= _MATCHES_LIMIT:
+                self._matches.clear()
+            self._matches[interest] = {m.paper_id: m for m in interest_matches(index=self.index, interest=interest)}
         return self._matches[interest].get(paper_id)
 
-    def _inline_fragment(self, html: str) -> str:
+    def _styles(self) -> str:
         if not self._css:
             self._css = render_to_string("newsletter/email/_styles.css")
-        return css_inline.inline_fragment(html, self._css)
+        return self._css
+
+    def _inline_fragment(self, html: str) -> str:
+        return css_inline.inline_fragment(html, self._styles())
+
+
+def _block_joined(skeleton: _Skeleton, context: dict[str, Any]) -> tuple[Shell, Shell] | None:
+    """The block from the skeleton; None when some text is one the inliner would not write back as is."""
+    title, snippet, words, snippet_text = (
+        context["title"],
+        context["snippet"],
+        context["words"],
+        context["snippet_text"],
+    )
+    safe = _INLINER_SAFE_TEXT.fullmatch
+    if not (safe(words) and safe(snippet_text) and all(safe(t) for t, _ in title) and all(safe(t) for t, _ in snippet)):
+        return None
+    h = skeleton.html
+    html_before = h[0] + _marked(title, skeleton.title_mark) + h[1] + _marked(snippet, skeleton.snippet_mark) + h[2]
+    html = Shell.of([html_before, "interests", h[3] + _inline_text(words) + h[4]])
+    if snippet_text:
+        t = skeleton.text
+        text = Shell.of([t[0] + snippet_text + t[1], "interests", t[2] + words + t[3]])
+    else:
+        b = skeleton.text_bare
+        text = Shell.of([b[0], "interests", b[1] + words + b[2]])
+    return html, text
+
+
+def _marked(segments: list[tuple[str, bool]], mark: str) -> str:
+    return "".join(f"{mark}{_inline_text(text)}</mark>" if lit else _inline_text(text) for text, lit in segments)
+
+
+def _inline_text(text: str) -> str:
+    """Text as the CSS inliner writes it back after parsing Django's escaping of it (for inliner-safe text)."""
+    return text.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# (script prefix, URLconf, SITE_URL, URL name) -> the absolute URL's text before and after its token.
+_url_around: dict[tuple[str, str | None, str, str], tuple[str, str]] = {}
+
+
+def _signed_urls(*, delivery_id: int, subscriber: Subscriber) -> tuple[str, str]:
+    """The manage and view URLs of one digest, as links.manage_url() and view_url() make them.
+
+    Each is signed per subscriber (an HMAC with their link nonce); reverse() runs once per URL name, not per link.
+    """
+    where = (get_script_prefix(), get_urlconf(), settings.SITE_URL)
+    nonce = subscriber.link_nonce
+    manage = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=nonce)
+    view = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=nonce)
+    return _signed_url("newsletter:manage", manage, where), _signed_url("newsletter:digest_view", view, where)
+
+
+def _signed_url(name: str, token: str, where: tuple[str, str | None, str]) -> str:
+    if not _URL_SAFE_TOKEN.fullmatch(token):  # never for signing's alphabet; reverse() would quote it
+        return links.absolute(reverse(name, kwargs={"token": token}))
+    key = (*where, name)
+    around = _url_around.get(key)
+    if around is None:
+        before, _, after = reverse(name, kwargs={"token": _URL_PROBE}).rpartition(_URL_PROBE)
+        around = _url_around[key] = (links.absolute(before), after)
+    return around[0] + token + around[1]
 
 
 def view_url(*, delivery_id: int, subscriber: Subscriber) -> str:
     token = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=subscriber.link_nonce)
     return links.absolute(reverse("newsletter:digest_view", kwargs={"token": token}))
+
+
+def _unsubscribe_url_in(headers: dict[str, str]) -> str:
+    """The URL of List-Unsubscribe ("<url>, <mailto:...>"): the body's unsubscribe link is the same link."""
+    value = headers.get("List-Unsubscribe", "")
+    return value[1 : value.index(">")] if value.startswith("<") and ">" in value else ""
 
 
 def _unslotted(text: str) -> str:
@@ -212,9 +428,7 @@ def _unslotted(text: str) -> str:
 
 
 def _paper_view(paper: Any) -> PaperView:
-    authors = ", ".join(paper.authors[:_AUTHORS_SHOWN]) + (
-        " et al." if len(paper.authors) > _AUTHORS_SHOWN else ""
-    )
+    authors = ", ".join(paper.authors[:_AUTHORS_SHOWN]) + (" et al." if len(paper.authors) > _AUTHORS_SHOWN else "")
     url = links.absolute(paper.get_absolute_url())
     fields = (paper.title, paper.abstract, authors, url, paper.editor_note)
     return PaperView(paper.pk, *(_unslotted(value) for value in fields))
@@ -251,15 +465,14 @@ def _overflow_html(papers: list[PaperView], *, view: str, room: int) -> str:
     rows: list[str] = []
     room -= 600  # the heading, the list tags and the "and N more" line
     for paper in papers:
-        row = f'<li style="{_ITEM_STYLE}"><a href="{escape(paper.url)}" style="{_LINK_STYLE}">{escape(paper.title)}</a></li>'
+        link = f'<a href="{escape(paper.url)}" style="{_LINK_STYLE}">{escape(paper.title)}</a>'
+        row = f'<li style="{_ITEM_STYLE}">{link}</li>'
         if len(row) > room:
             break
         rows.append(row)
         room -= len(row)
     rest = len(papers) - len(rows)
-    tail = (
-        f'<p>…and {rest} more: <a href="{escape(view)}">see them all in your browser</a>.</p>' if rest else ""
-    )
+    tail = f'<p>…and {rest} more: <a href="{escape(view)}">see them all in your browser</a>.</p>' if rest else ""
     return f'<p class="section" style="{_SECTION_STYLE}">More matches</p><ul class="more">{"".join(rows)}</ul>{tail}'
 
 

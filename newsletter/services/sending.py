@@ -9,12 +9,14 @@ rows after it (never attempted) to "pending". Nothing is resent blindly.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
@@ -23,9 +25,10 @@ from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from newsletter.models import Delivery, Suppression, TrackingEvent
+from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
 
@@ -85,7 +88,7 @@ def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
     """
     cap = settings.PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
     backoff = min(cap, 30 * 2 ** max(attempts - 1, 0))
-    delay = random.uniform(backoff / 2, backoff)  # noqa: S311 - jitter, not security
+    delay = random.uniform(backoff / 2, backoff)  # jitter, not security
     return min(cap, max(delay, retry_after or 0))
 
 
@@ -109,9 +112,7 @@ def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
     with _fast_stamps(), get_connection() as esp:
         for position, delivery in enumerate(claimed):
             if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
-                _stamp(
-                    delivery, claim, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused)
-                )
+                _stamp(delivery, claim, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
                 report.suppressed += 1
                 continue
             try:
@@ -126,7 +127,7 @@ def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
                 _stamp(delivery, claim, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
                 email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
                 report.failed += 1
-            except Exception as exc:  # noqa: BLE001 - a permanent error fails this delivery, not the batch
+            except Exception as exc:  # a permanent error fails this delivery, not the batch
                 logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
                 _stamp(delivery, claim, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
                 report.failed += 1
@@ -137,6 +138,9 @@ def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
 
 
 def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
+    """Lock the pending rows among `delivery_ids` (skipping rows another batch holds), mark them ours, read them."""
+    if connection.vendor == "postgresql":
+        return _claim_returning(delivery_ids, claim)
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
@@ -145,12 +149,62 @@ def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
         )
         if not ids:
             return []
-        from django.db.models import F
-
         Delivery.objects.filter(pk__in=ids).update(
             status=Delivery.Status.SENDING, claim=claim, sending_at=timezone.now(), attempts=F("attempts") + 1
         )
     return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber", "edition").order_by("pk"))
+
+
+# What sending reads of a claimed row and its subscriber; the other fields stay deferred (loaded if touched).
+# In the models' field order, as Model.from_db() takes them.
+_CLAIMED_DELIVERY = tuple(
+    field.attname
+    for field in Delivery._meta.concrete_fields
+    if field.attname
+    in {"id", "status", "claim", "attempts", "papers", "edition_id", "covers_after_id", "subscriber_id"}
+)
+_CLAIMED_SUBSCRIBER = tuple(
+    field.attname
+    for field in Subscriber._meta.concrete_fields
+    if field.attname in {"id", "email", "status", "interests", "link_nonce"}
+)
+
+
+def _claim_returning(delivery_ids: list[int], claim: str) -> list[Delivery]:
+    """PostgreSQL: the same lock (FOR UPDATE SKIP LOCKED), claim and read as one UPDATE ... RETURNING.
+
+    The ORM path took five round trips and built three full models per row, every column converted:
+    about 250 µs per message, a quarter of the whole send. Rows come back with the fields sending reads.
+    """
+    quote = connection.ops.quote_name
+    table, subscribers = quote(Delivery._meta.db_table), quote(Subscriber._meta.db_table)
+    returning = [f"d.{quote(name)}" for name in _CLAIMED_DELIVERY] + [
+        f"s.{quote(name)}" for name in _CLAIMED_SUBSCRIBER
+    ]
+    sql = (
+        f"UPDATE {table} AS d SET status = %s, claim = %s, sending_at = %s, attempts = d.attempts + 1 "
+        f"FROM {subscribers} AS s WHERE s.id = d.subscriber_id AND d.id IN ("
+        f"SELECT id FROM {table} WHERE id = ANY(%s) AND status = %s FOR UPDATE SKIP LOCKED) "
+        f"RETURNING {', '.join(returning)}"
+    )
+    params: list[Any] = [Delivery.Status.SENDING, claim, timezone.now(), list(delivery_ids), Delivery.Status.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = sorted(cursor.fetchall())
+    return [_claimed(row) for row in rows]
+
+
+def _claimed(row: tuple[Any, ...]) -> Delivery:
+    """A Delivery and its Subscriber from one RETURNING row, JSON decoded as the fields themselves do."""
+    split = len(_CLAIMED_DELIVERY)
+    values, subscriber_values = list(row[:split]), list(row[split:])
+    # JSON arrives as text (Django's jsonb loader); the fields decode it with json.loads, no custom decoder.
+    values[_CLAIMED_DELIVERY.index("papers")] = json.loads(values[_CLAIMED_DELIVERY.index("papers")])
+    at = _CLAIMED_SUBSCRIBER.index("interests")
+    subscriber_values[at] = json.loads(subscriber_values[at])
+    delivery = Delivery.from_db(connection.alias, _CLAIMED_DELIVERY, values)
+    delivery.subscriber = Subscriber.from_db(connection.alias, _CLAIMED_SUBSCRIBER, subscriber_values)
+    return delivery
 
 
 _renderers: dict[tuple[int, int | None], DigestRenderer] = {}
@@ -184,11 +238,36 @@ def _digest_message(delivery: Delivery) -> AnymailMessage:
 
 
 def _stamp(delivery: Delivery, claim: str, status: str, *, message_id: str = "", error: str = "") -> None:
-    """Record one outcome at once (autocommit), guarded by the claim so a late stamp never overwrites."""
-    values: dict[str, Any] = {"status": status, "error": error[:2000], "esp_message_id": message_id[:255]}
-    if status == Delivery.Status.SENT:
-        values["sent_at"] = timezone.now()
-    Delivery.objects.filter(pk=delivery.pk, claim=claim, status=Delivery.Status.SENDING).update(**values)
+    """Record one outcome at once (autocommit), guarded by the claim so a late stamp never overwrites.
+
+    The UPDATE a queryset's .update() would run, written once: building it through the ORM for every message
+    cost more than the round trip to the database (about 270 µs of 500 per message on PostgreSQL).
+    Autocommit outside a transaction, as before: the stamp is committed before the next message is handed over.
+    """
+    values: list[Any] = [status, error[:2000], message_id[:255]]
+    sent = status == Delivery.Status.SENT
+    if sent:
+        values.append(connection.ops.adapt_datetimefield_value(timezone.now()))
+    values += [delivery.pk, claim, Delivery.Status.SENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
+
+
+@cache
+def _stamp_sql(vendor: str, *, sent: bool) -> str:
+    """UPDATE delivery SET status, error, esp_message_id[, sent_at] WHERE id, claim, status (quoted per vendor)."""
+    fields = {field.name: field for field in Delivery._meta.concrete_fields}
+    column = {name: connection.ops.quote_name(field.column or name) for name, field in fields.items()}
+    assigned = ["status", "error", "esp_message_id", *(["sent_at"] if sent else [])]
+    sets = ", ".join(f"{column[name]} = %s" for name in assigned)
+    guard = f"{column['claim']} = %s AND {column['status']} = %s"
+    if vendor == "postgresql":
+        # Found by primary key, the guard only checked. Written as an index condition, PostgreSQL's planner
+        # took a claim id it had no statistics for as rare and scanned the whole batch through the claim
+        # index for every stamp (1 ms of server time per message, growing with the batch).
+        guard = f"({guard}) IS TRUE"
+    where = f"{column['id']} = %s AND {guard}"
+    return f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} SET {sets} WHERE {where}"
 
 
 def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:
@@ -232,9 +311,7 @@ def _why_not_mailable(delivery: Delivery, refused: set[str]) -> str:
 
 def deliveries_recover(*, lease_seconds: int | None = None) -> dict[str, int]:
     """Settle rows left "sending" by a dead worker: sent (the ESP saw it), in doubt (failed), or pending."""
-    lease = timedelta(
-        seconds=lease_seconds if lease_seconds is not None else settings.PAPERBOY_SENDING_LEASE_SECONDS
-    )
+    lease = timedelta(seconds=lease_seconds if lease_seconds is not None else settings.PAPERBOY_SENDING_LEASE_SECONDS)
     stuck = Delivery.objects.filter(status=Delivery.Status.SENDING, sending_at__lt=timezone.now() - lease)
     counts = {"sent": 0, "in_doubt": 0, "pending": 0}
     for claim in set(stuck.values_list("claim", flat=True)):
