@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.conf import LazySettings
 
-from papers.services import ingestion as services
 from papers.models import Dump, Listing, Paper
 from papers.services import IngestStatus, dump_ingest, dump_ingest_file, dumps_scan
+from papers.services import ingestion as services
 from tests.factories import a_paper_text, seed_dump
 
 pytestmark = pytest.mark.django_db
