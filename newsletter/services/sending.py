@@ -240,9 +240,9 @@ def _digest_message(delivery: Delivery) -> AnymailMessage:
 def _stamp(delivery: Delivery, claim: str, status: str, *, message_id: str = "", error: str = "") -> None:
     """Record one outcome at once (autocommit), guarded by the claim so a late stamp never overwrites.
 
-    The UPDATE a queryset's .update() would run, written once: building it through the ORM for every message
-    cost more than the round trip to the database (about 270 µs of 500 per message on PostgreSQL).
-    Autocommit outside a transaction, as before: the stamp is committed before the next message is handed over.
+    The UPDATE a queryset's .update() would run, written once: built by the ORM for every message it took
+    ~500 µs on PostgreSQL against ~220 µs for the statement alone. Autocommitted outside a transaction, as
+    before: each stamp is committed before the next message is handed to the backend.
     """
     values: list[Any] = [status, error[:2000], message_id[:255]]
     sent = status == Delivery.Status.SENT
