@@ -66,7 +66,19 @@ def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
             hits = windows(paper, plan.clause, [spans for spans, _ in found], shared)
     if plan.relaxed_titles & bit and not any(hit.start < paper.title_tokens for hit in hits):
         hits.extend(relaxed_title_hit(paper, plan, [spans for spans, _ in found]))
+    if plan.quality != 1.0:  # a back-off clause (plans.BACKOFF_QUALITY)
+        hits = [
+            Hit(hit.start, hit.end, hit.quality * plan.quality, hit.parts)
+            for hit in hits
+            if not _inside_compound(paper, hit.start)
+        ]
     return hits
+
+
+def _inside_compound(paper: IndexedPaper, token: int) -> bool:
+    """Whether the token ends a hyphenated compound: "vision-language models" is not about language models."""
+    start = paper.starts[token]
+    return start > 0 and paper.text[start - 1] == "-"
 
 
 def unit_spans(index: PaperIndex, number: int, paper: IndexedPaper, plan: UnitPlan) -> tuple[list[Span], int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from newsletter.matching.index import PaperIndex, Posting, papers_of_sentences
+from newsletter.matching.index import PaperIndex, Posting, iter_bits, papers_of_sentences
 from newsletter.matching.query import Clause, CompiledInterest, Unit
 from newsletter.matching.text import stem
 
@@ -21,6 +21,13 @@ from newsletter.matching.text import stem
 RELAXED_COVERAGE = 0.5
 # ... and only words specific enough to stand for a topic count there: found in at most this share of papers.
 RELAXED_MAX_SHARE = 0.1
+# An interest of three or more words led by a common word ("large language models", "deep reinforcement
+# learning") also matches without that word, each hit worth this much of a full one: a paper about language
+# models is what such a subscriber means. A title hit still counts, a single passing mention in an abstract
+# does not. A leading word specific enough to stand for a topic (RELAXED_MAX_SHARE: "graph" in "graph neural
+# networks") makes the topic and is never dropped.
+BACKOFF_MIN_UNITS = 3
+BACKOFF_QUALITY = 0.45
 # Up to this many candidate papers, checking each for a shared sentence is cheaper than mapping sentences.
 _FEW_PAPERS = 16
 _NO_POSTINGS: dict[int, Posting] = {}
@@ -49,6 +56,7 @@ class ClausePlan:
     relaxed_titles: int  # all papers whose title may carry enough of it, in bits or not
     weights: list[float]  # IDF of each unit
     relaxed_weights: list[float]  # the same, zero for units too common to count in a relaxed hit
+    quality: float = 1.0  # what each hit is worth: BACKOFF_QUALITY for a clause without its leading word
 
 
 def plan_interest(index: PaperIndex, compiled: CompiledInterest) -> list[ClausePlan]:
@@ -56,28 +64,67 @@ def plan_interest(index: PaperIndex, compiled: CompiledInterest) -> list[ClauseP
 
 
 def plan_clauses(index: PaperIndex, clauses: tuple[Clause, ...], *, relax: bool) -> list[ClausePlan]:
-    everything = (1 << len(index)) - 1
     plans: list[ClausePlan] = []
     for clause in clauses:
         units = [plan_unit(index, unit) for unit in clause.units]
-        bits = everything
-        for unit in units:
-            bits &= unit.bits
-        # Keep only papers where all the units share a sentence; for a handful of papers checking each
-        # is cheaper than mapping sentences to papers.
-        if len(units) > 1 and bits.bit_count() > _FEW_PAPERS:
-            shared = -1
-            for unit in units:
-                shared &= unit.sentence_bits
-            bits &= papers_of_sentences(index, shared)
-        weights = [unit.weight for unit in units]
-        relaxed, specific = (
-            _relaxed_candidates(units, weights)
-            if relax and len(units) > 1 and any(u.specific for u in units)
-            else (0, [])
-        )
-        plans.append(ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else []))
+        plans.append(_plan_clause(index, clause, units, relax=relax))
+        if relax and _can_back_off(units):
+            shorter = Clause(units=clause.units[1:], length=clause.length - len(clause.units[0].variants[0].tokens))
+            plans.append(_backoff_plan(index, shorter, units[1:]))
     return plans
+
+
+def _backoff_plan(index: PaperIndex, clause: Clause, units: list[UnitPlan]) -> ClausePlan:
+    """The shortened clause's plan, its candidates only the papers where a discounted hit can still reach
+    the threshold: the words together in the title, or in two sentences of the abstract. Thousands of
+    interests end in the same common words ("... language models"): worked out once, kept on the index."""
+    key = ("backoff", clause)
+    plan: ClausePlan | None = index.unit_plans.get(key)
+    if plan is not None:
+        return plan
+    plan = _plan_clause(index, clause, units, relax=False)
+    plan.quality = BACKOFF_QUALITY
+    in_title = plan.bits
+    for unit in units:
+        in_title &= unit.title_bits
+    plain = [unit.plain for unit in units]
+    repeated = 0
+    if all(postings is not None for postings in plain):
+        for number in iter_bits(plan.bits & ~in_title):
+            shared = -1
+            for postings in plain:
+                shared &= postings[number].sentences  # type: ignore[index]
+            if shared & (shared - 1):  # more than one sentence
+                repeated |= 1 << number
+    else:
+        repeated = plan.bits  # rare (compounds, acronyms): the scorer decides
+    plan.bits = in_title | repeated
+    index.unit_plans[key] = plan
+    return plan
+
+
+def _can_back_off(units: list[UnitPlan]) -> bool:
+    first = units[0]
+    return len(units) >= BACKOFF_MIN_UNITS and not first.specific and first.unit.acronym is None
+
+
+def _plan_clause(index: PaperIndex, clause: Clause, units: list[UnitPlan], *, relax: bool) -> ClausePlan:
+    everything = (1 << len(index)) - 1
+    bits = everything
+    for unit in units:
+        bits &= unit.bits
+    # Keep only papers where all the units share a sentence; for a handful of papers checking each
+    # is cheaper than mapping sentences to papers.
+    if len(units) > 1 and bits.bit_count() > _FEW_PAPERS:
+        shared = -1
+        for unit in units:
+            shared &= unit.sentence_bits
+        bits &= papers_of_sentences(index, shared)
+    weights = [unit.weight for unit in units]
+    relaxed, specific = (
+        _relaxed_candidates(units, weights) if relax and len(units) > 1 and any(u.specific for u in units) else (0, [])
+    )
+    return ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else [])
 
 
 def plan_unit(index: PaperIndex, unit: Unit) -> UnitPlan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from newsletter.matching import compile_interest
 from newsletter.matching.scoring import paper_hits, score_paper
 
-from .helpers import FILLER, index_of, matched_ids, score_of
+from .helpers import FILLER, index_of, matched_ids, matches, score_of
 
 
 def test_a_multi_word_interest_matches_its_words_close_together_in_any_order() -> None:
@@ -84,6 +84,38 @@ def test_a_title_that_carries_the_specific_part_of_the_interest_matches() -> Non
     index = index_of(("Self-Distillation for Transformers", "We apply distillation to a model. " + FILLER), *others)
     assert 0 in matched_ids(index, "knowledge distillation")
     assert matched_ids(index, "knowledge distillation") == {0}
+
+
+# Papers that make "large" a common word (more than RELAXED_MAX_SHARE of them) and "graph" a rare one.
+_LARGE_IS_COMMON = [(f"Study {n}", f"We train on a large corpus about topic {n}. " + FILLER) for n in range(12)]
+
+
+def test_a_long_interest_led_by_a_common_word_also_matches_without_it_in_a_title() -> None:
+    index = index_of(
+        ("Language Models are Few-Shot Learners", "We train language models and test them. " + FILLER),
+        ("Vision Transformers", "Unlike language models, we study images. " + FILLER),
+        ("Vision-Language Models for Charts", "Vision-language models read charts. " + FILLER),
+        *_LARGE_IS_COMMON,
+    )
+    found = matches(index, "large language models")
+    # Not the passing mention in paper 1, nor the compound "vision-language models" of paper 2.
+    assert [match.paper_id for match in found] == [0]
+    assert "Language Models" in found[0].explanation.words
+    # Discounted: below what the whole interest in the same title would score.
+    full = index_of(
+        ("Large Language Models are Few-Shot Learners", "We train language models and test them. " + FILLER),
+        *_LARGE_IS_COMMON,
+    )
+    assert found[0].score < score_of(full, "large language models", 0)
+
+
+def test_a_specific_leading_word_is_never_dropped() -> None:
+    index = index_of(
+        ("Neural Networks for Tabular Data", "Neural networks on tables. " + FILLER),
+        ("Graph Neural Networks at Scale", "We scale graph neural networks. " + FILLER),
+        *_LARGE_IS_COMMON,
+    )
+    assert matched_ids(index, "graph neural networks") == {1}
 
 
 def test_nothing_matches_an_interest_absent_from_every_paper() -> None:
