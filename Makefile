@@ -20,6 +20,7 @@ install: $(STAMP)
 # The service with its embedded defaults: SQLite under var/, a file broker (no server), email to var/outbox,
 # the dev web server and one Celery worker with the beat embedded. Ctrl-C stops all of it.
 run: export DJANGO_DEBUG ?= true
+run: export PAPERBOY_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py dev_superuser

@@ -14,10 +14,14 @@ SEED_HEADER = (
 _numbers = count(1)
 
 
+def seed_text(*paragraphs: str, date_line: str = "Mar 11") -> str:
+    """Text in the seed format: the page header, the date line, then the paragraphs as given."""
+    return "\n\n".join([SEED_HEADER.format(date=date_line).rstrip("\n"), *paragraphs]) + "\n"
+
+
 def seed_dump(*papers: tuple[str, str], date: str = "Mar 11") -> bytes:
     """A dump in the seed text format: the page header, the date line, then title / abstract paragraphs."""
-    body = "\n\n".join(f"{title}\n\n{abstract}" for title, abstract in papers)
-    return (SEED_HEADER.format(date=date) + body + "\n").encode("utf-8")
+    return seed_text(*(part for paper in papers for part in paper), date_line=date).encode("utf-8")
 
 
 def a_paper_text(n: int | None = None) -> tuple[str, str]:

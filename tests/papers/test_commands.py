@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -44,7 +45,8 @@ def test_ingest_command_names_a_missing_path(tmp_path: Path) -> None:
         call_command("ingest", str(tmp_path / "nope.txt"))
 
 
-def test_dev_superuser_is_created_once_and_its_password_shown_only_then() -> None:
+def test_dev_superuser_is_created_once_and_its_password_shown_only_then(settings: Any) -> None:
+    settings.SITE_URL = "http://127.0.0.1:8123"  # `make run PORT=8123`
     first, second = io.StringIO(), io.StringIO()
     call_command("dev_superuser", stdout=first)
     call_command("dev_superuser", stdout=second)
@@ -54,3 +56,4 @@ def test_dev_superuser_is_created_once_and_its_password_shown_only_then() -> Non
     assert user.is_superuser and user.check_password(password)
     assert password not in second.getvalue()
     assert get_user_model().objects.count() == 1
+    assert "http://127.0.0.1:8123/admin/" in first.getvalue() and "http://127.0.0.1:8123/admin/" in second.getvalue()

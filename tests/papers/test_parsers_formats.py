@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from papers.parsers import ParsedDump, SourceFormat, parse_dump, title_key
+from tests.factories import seed_text
 
 REPO = Path(__file__).resolve().parents[2]
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -46,16 +47,6 @@ def parse_file(path: Path, *, today: date = TODAY) -> ParsedDump:
 
 def parse_text(text: str, *, today: date = TODAY) -> ParsedDump:
     return parse_dump(text.encode("utf-8"), today=today)
-
-
-def seed_text(*paragraphs: str, date_line: str = "Mar 11") -> str:
-    header = [
-        "new",
-        "Get trending papers in your email inbox!",
-        "Subscribe",
-        "byAK and the research community",
-    ]
-    return "\n\n".join([*header, date_line, *paragraphs]) + "\n"
 
 
 def dirt_in(text: str) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from papers.parsers import DumpParseError, SourceFormat, detect_format, parse_dump
+from tests.factories import seed_text
 
 REPO = Path(__file__).resolve().parents[2]
 REALDATA = REPO.parent / "shared" / "realdata"
@@ -18,16 +19,6 @@ SEEDS = REPO / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TODAY = date(2026, 11, 24)
 ABSTRACT = "We study how small models learn from feedback, and we release the code and data."
-
-
-def seed_text(*paragraphs: str, date_line: str = "Mar 11") -> str:
-    header = [
-        "new",
-        "Get trending papers in your email inbox!",
-        "Subscribe",
-        "byAK and the research community",
-    ]
-    return "\n\n".join([*header, date_line, *paragraphs]) + "\n"
 
 
 def parse_error(data: bytes | str) -> str:
