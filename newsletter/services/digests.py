@@ -26,7 +26,14 @@ from django.utils import timezone
 
 from newsletter.matching import PaperIndex
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
-from newsletter.services.matching import acronyms_current, paper_index_build, subscriber_picks
+from newsletter.services.explanations import ExplanationRow, explanation_rows, explanations_store
+from newsletter.services.matching import (
+    ExplanationLog,
+    acronyms_current,
+    paper_index_build,
+    subscriber_picks,
+    subscriber_picks_json,
+)
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
 from papers.selectors import paper_texts
 
@@ -82,6 +89,7 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
     indexes: dict[int | None, tuple[Edition | None, PaperIndex]] = {}
     acronyms = acronyms_current()
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
+    explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
     with _LedgerWriter(threaded=_writes_can_overlap()) as writer:
         for chunk in _chunks(subscribers_due(at=at, latest=latest)):
             report.due += len(chunk)
@@ -93,9 +101,10 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
             for covers_after_id, rows in by_coverage.items():
                 if covers_after_id not in indexes:
                     indexes[covers_after_id] = _coverage_index(latest, covers_after_id, acronyms)
-                entries = _group_entries(rows=rows, index=indexes[covers_after_id][1], at=at)
+                entries = _group_entries(rows=rows, index=indexes[covers_after_id][1], at=at, explained=explained)
                 groups.append((covers_after_id, entries))
-            writer.submit(partial(_chunk_write, groups=groups, latest=latest), report)
+            explanations = explanation_rows(explained.take())
+            writer.submit(partial(_chunk_write, groups=groups, latest=latest, explanations=explanations), report)
     logger.info("planned digests: %d due, %d to send, %d with nothing new", report.due, report.planned, report.skipped)
     return report
 
@@ -198,28 +207,33 @@ def _coverage_index(
     return after, index
 
 
-def _group_entries(*, rows: list[_Due], index: PaperIndex, at: datetime) -> list[_Entry]:
+def _group_entries(*, rows: list[_Due], index: PaperIndex, at: datetime, explained: ExplanationLog) -> list[_Entry]:
     """The ledger rows of subscribers whose digests cover the same editions: matched at once."""
-    picks = subscriber_picks(index=index, subscribers=[(row.id, row.interests) for row in rows])
+    subscribers = [(row.id, row.interests) for row in rows]
+    picks = subscriber_picks_json(index=index, subscribers=subscribers, explained=explained)
     periods: dict[tuple[str, str], str] = {}  # by (zone, frequency): a few, shared by thousands of rows
-    as_json = connection.vendor == "postgresql"  # encoded here, not in the writer's thread: it holds the GIL
+    as_json = connection.vendor == "postgresql"  # JSON text as encoded by the matching step, for COPY
     entries: list[_Entry] = []
     for row in rows:
-        papers = picks.get(row.id, [])
+        papers_json = picks.get(row.id, "")
         period = periods.get((row.timezone, row.frequency))
         if period is None:
             local = at.astimezone(_zone(row.timezone))
             period = periods[row.timezone, row.frequency] = period_key(frequency=row.frequency, local=local)
-        status = Delivery.Status.PENDING if papers else Delivery.Status.SKIPPED
-        # On PostgreSQL only the JSON text is kept: the parsed picks of a chunk are large, and go at once.
-        stored = ([], json.dumps(papers)) if as_json else (papers, "")
-        entries.append(_Entry(row.id, period, status, *stored, timezone.now()))
+        status = Delivery.Status.PENDING if papers_json else Delivery.Status.SKIPPED
+        # On PostgreSQL only the JSON text is kept (for COPY): the parsed picks of a chunk are large.
+        text = papers_json or "[]"
+        papers: list[dict[str, Any]] = [] if as_json else json.loads(text)
+        entries.append(_Entry(row.id, period, status, papers, text if as_json else "", timezone.now()))
     return entries
 
 
-def _chunk_write(*, groups: list[tuple[int | None, list[_Entry]]], latest: Edition) -> _Written:
+def _chunk_write(
+    *, groups: list[tuple[int | None, list[_Entry]]], latest: Edition, explanations: list[ExplanationRow]
+) -> _Written:
     written = _Written()
     with transaction.atomic():
+        explanations_store(edition=latest, rows=explanations)  # with the rows that show them, never after
         for covers_after_id, entries in groups:
             _ledger_write(entries=entries, latest=latest, covers_after_id=covers_after_id)
             ids = [entry.subscriber_id for entry in entries]

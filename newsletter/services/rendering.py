@@ -28,8 +28,9 @@ from django.utils.safestring import mark_safe
 
 from newsletter import links
 from newsletter.emails import inline_css, one_line
-from newsletter.matching import Match, PaperIndex
+from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
+from newsletter.services.explanations import digest_explanations
 from newsletter.services.matching import interest_matches, paper_index_build
 from newsletter.tokens import Purpose, token_make
 
@@ -142,6 +143,7 @@ class DigestRenderer:
     period_label: str
     index: PaperIndex | None = None
     _matches: dict[str, dict[Any, Match]] = field(default_factory=dict)
+    _stored: dict[tuple[int, str], Explanation] | None = None  # the edition's, loaded on the first block
     _blocks: dict[tuple[int, str], tuple[Shell, Shell]] = field(default_factory=dict)
     _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
     _checked: set[int] = field(default_factory=set)  # papers whose skeleton was checked against the templates
@@ -263,7 +265,7 @@ class DigestRenderer:
     def _block_build(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
         """From the paper's skeleton; the first one of each paper is also rendered by the templates, and compared."""
         paper = self.papers[paper_id]
-        context = _block_context(paper, self._match(interest, paper_id))
+        context = _block_context(paper, self._explanation(interest, paper_id))
         skeleton = self._skeleton(paper)
         joined = _block_joined(skeleton, context) if skeleton is not None else None
         if joined is not None and paper_id in self._checked:
@@ -332,8 +334,22 @@ class DigestRenderer:
             text_bare=(bare[0], bare[2], bare[4]),
         )
 
+    def _explanation(self, interest: str, paper_id: int) -> Explanation | None:
+        """Why `paper_id` matched `interest`: as planning stored it for the edition, else from the matcher."""
+        if self._stored is None:
+            self._stored = digest_explanations(edition_id=self.edition.pk)
+        stored = self._stored.get((paper_id, interest))
+        if stored is not None:
+            return stored
+        match = self._match(interest, paper_id)
+        return match.explanation if match is not None else None
+
     def _match(self, interest: str, paper_id: int) -> Match | None:
-        """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest."""
+        """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest.
+
+        For the pairs planning did not store: rows planned before explanations were stored, picks an editor
+        merged into another paper, previews.
+        """
         if interest not in self._matches:
             if self.index is None:
                 rows = [(p.id, p.title, p.abstract) for p in self.papers.values()]
@@ -434,8 +450,7 @@ def _paper_view(paper: Any) -> PaperView:
     return PaperView(paper.pk, *(_unslotted(value) for value in fields))
 
 
-def _block_context(paper: PaperView, match: Match | None) -> dict[str, Any]:
-    explanation = match.explanation if match else None
+def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[str, Any]:
     title = [(_unslotted(t), lit) for t, lit in explanation.title] if explanation else [(paper.title, False)]
     snippet = (
         [(_unslotted(t), lit) for t, lit in explanation.snippet]
