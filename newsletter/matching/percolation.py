@@ -407,14 +407,15 @@ def percolation_iter_formatted(
     texts)` formats it, and the (paper id, best interest) of each, for every subscriber with a match.
 
     The same ranking and order. A paper matched by one interest of the subscriber (most of them) is formatted
-    once per (interest, paper) however many subscribers share it; only papers several of a subscriber's
-    interests matched are formatted per subscriber. No explanation is built.
+    once per (interest, paper) however many subscribers share it, and one several interests matched once per
+    (paper, those interests) (bounded: such combinations are many more). No explanation is built.
     """
     texts = _ranking_texts(result)
     evaluated = result._evaluated
     text_to_interest = result._text_to_interest
     papers = result.index.papers
     single: dict[tuple[int, int], tuple[str, tuple[PaperId, str]]] = {}  # (interest, paper number) -> item, pair
+    several: dict[tuple[Any, ...], tuple[str, tuple[PaperId, str]]] = {}  # (paper number, *interests) -> the same
     slots, offsets = result._slots, result._offsets
     for row, (key, bits) in enumerate(result.iter_paper_bits()):
         if not bits:
@@ -452,12 +453,21 @@ def percolation_iter_formatted(
                 formatted.append(cached[0])
                 tops.append(cached[1])
                 continue
-            ranked = sorted(zip(entry[0::2], entry[1::2], strict=True), key=lambda pair: (-pair[0], pair[1]))
-            names = tuple(_text_of(result, texts, interest) for _, interest in ranked)
-            paper_id = papers[number].paper.id
-            formatted.append(item(paper_id, ranked[0][0], names))
-            tops.append((paper_id, names[0]))
+            combination = (number, *entry[1::2])  # the scores follow from the paper and the interests
+            cached = several.get(combination)
+            if cached is None:
+                ranked = sorted(zip(entry[0::2], entry[1::2], strict=True), key=lambda pair: (-pair[0], pair[1]))
+                names = tuple(_text_of(result, texts, interest) for _, interest in ranked)
+                paper_id = papers[number].paper.id
+                if len(several) >= _SEVERAL_CACHE:
+                    several.clear()
+                cached = several[combination] = (item(paper_id, ranked[0][0], names), (paper_id, names[0]))
+            formatted.append(cached[0])
+            tops.append(cached[1])
         yield key, formatted, tops
+
+
+_SEVERAL_CACHE = 1_000_000  # formatted items of papers several interests matched: ~200 bytes each
 
 
 def _scored_in(scored: dict[int, float], bits: int) -> list[tuple[int, float]]:
