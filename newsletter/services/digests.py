@@ -8,11 +8,13 @@ group is matched at once (every distinct interest evaluated once). No query runs
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -90,7 +92,7 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
     acronyms = acronyms_current()
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
-    with _LedgerWriter(threaded=_writes_can_overlap()) as writer:
+    with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap()) as writer:
         for chunk in _chunks(subscribers_due(at=at, latest=latest)):
             report.due += len(chunk)
             by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
@@ -107,6 +109,24 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
             writer.submit(partial(_chunk_write, groups=groups, latest=latest, explanations=explanations), report)
     logger.info("planned digests: %d due, %d to send, %d with nothing new", report.due, report.planned, report.skipped)
     return report
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while planning, one at the end.
+
+    Planning holds hundreds of thousands of long-lived objects (the explained pairs, formatted items, a chunk's
+    rows) and frees what it makes by reference counting; the collector's full passes over them took 10% of
+    planning at 100,000 subscribers, more as they grow.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect()
 
 
 def _writes_can_overlap() -> bool:

