@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from newsletter.matching import PaperIndex
+from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
 from newsletter.services.explanations import ExplanationRow, explanation_rows, explanations_store
 from newsletter.services.matching import (
@@ -89,6 +90,7 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
     if latest is None:
         return report
     indexes: dict[int | None, tuple[Edition | None, PaperIndex]] = {}
+    memos: dict[int | None, PercolationMemo] = {}  # per index: each interest evaluated once for all chunks
     acronyms = acronyms_current()
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
@@ -103,7 +105,8 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
             for covers_after_id, rows in by_coverage.items():
                 if covers_after_id not in indexes:
                     indexes[covers_after_id] = _coverage_index(latest, covers_after_id, acronyms)
-                entries = _group_entries(rows=rows, index=indexes[covers_after_id][1], at=at, explained=explained)
+                    memos[covers_after_id] = PercolationMemo(index=indexes[covers_after_id][1])
+                entries = _group_entries(rows=rows, memo=memos[covers_after_id], at=at, explained=explained)
                 groups.append((covers_after_id, entries))
             explanations = explanation_rows(explained.take())
             writer.submit(partial(_chunk_write, groups=groups, latest=latest, explanations=explanations), report)
@@ -227,10 +230,10 @@ def _coverage_index(
     return after, index
 
 
-def _group_entries(*, rows: list[_Due], index: PaperIndex, at: datetime, explained: ExplanationLog) -> list[_Entry]:
+def _group_entries(*, rows: list[_Due], memo: PercolationMemo, at: datetime, explained: ExplanationLog) -> list[_Entry]:
     """The ledger rows of subscribers whose digests cover the same editions: matched at once."""
     subscribers = [(row.id, row.interests) for row in rows]
-    picks = subscriber_picks_json(index=index, subscribers=subscribers, explained=explained)
+    picks = subscriber_picks_json(memo=memo, subscribers=subscribers, explained=explained)
     periods: dict[tuple[str, str], str] = {}  # by (zone, frequency): a few, shared by thousands of rows
     as_json = connection.vendor == "postgresql"  # JSON text as encoded by the matching step, for COPY
     entries: list[_Entry] = []

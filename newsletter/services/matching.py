@@ -25,6 +25,8 @@ from newsletter.matching import (
     percolate,
 )
 from newsletter.matching.percolation import (
+    PercolationMemo,
+    percolate_memo,
     percolation_explain,
     percolation_iter_formatted,
     percolation_iter_ranked,
@@ -155,16 +157,18 @@ def _ledger_item_json(paper_id: PaperId, score: float, interests: tuple[str, ...
 
 
 def subscriber_picks_json(
-    *, index: PaperIndex, subscribers: list[tuple[int, list[str]]], explained: ExplanationLog
+    *, memo: PercolationMemo, subscribers: list[tuple[int, list[str]]], explained: ExplanationLog
 ) -> dict[int, str]:
-    """`subscriber_picks` as the ledger's JSON text, for planning a million digests (the same items).
+    """`subscriber_picks` on `memo.index` as the ledger's JSON text, for planning a million digests in chunks
+    (the same items).
 
-    Ranking needs no explanation, and an item matched by one interest is encoded once however many digests
-    hold it. The pairs the digests' paper blocks show (each paper with its best interest; blocks average ~750
-    bytes, so all 100 papers can fit the HTML budget) are explained into `explained`, each pair once per log:
-    a day has a few hundred thousand such pairs, shared by a million digests.
+    Each distinct interest is evaluated once for all the chunks planned with `memo`. Ranking needs no
+    explanation, and an item is encoded once however many digests hold it. The pairs the digests' paper
+    blocks show (each paper with its best interest; blocks average ~750 bytes, so all 100 papers can fit the
+    HTML budget) are explained into `explained`, each pair once per log: a day has a few hundred thousand
+    such pairs, shared by a million digests.
     """
-    result = percolate(index=index, subscribers=subscribers)
+    result = percolate_memo(memo=memo, subscribers=subscribers)
     picks: dict[int, str] = {}
     done, fresh = explained.done, explained.fresh
     for key, items, tops in percolation_iter_formatted(result, limit=DIGEST_MAX_PAPERS, item=_ledger_item_json):

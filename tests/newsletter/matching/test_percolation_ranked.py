@@ -5,7 +5,14 @@ from __future__ import annotations
 import random
 
 from newsletter.matching import percolate
-from newsletter.matching.percolation import percolation_explain, percolation_iter_ranked, percolation_ranked
+from newsletter.matching.percolation import (
+    PercolationMemo,
+    percolate_memo,
+    percolation_explain,
+    percolation_iter_formatted,
+    percolation_iter_ranked,
+    percolation_ranked,
+)
 
 from .test_percolation import INTERESTS, _seed_index
 
@@ -52,3 +59,39 @@ def test_explain_one_pair_equals_the_explanation_matches_builds() -> None:
     assert checked > 50
     assert percolation_explain(result, paper_id=-1, interest=INTERESTS[0]) is None
     assert percolation_explain(result, paper_id=0, interest="not an interest of anyone") is None
+
+
+def test_percolating_in_chunks_with_a_memo_ranks_as_one_percolation_and_evaluates_each_interest_once() -> None:
+    index = _seed_index()
+    subscribers = [*_subscribers(90), (500, ["LLMs"]), (501, ["llm", "LLMs"]), (502, ["x" * 150, "diffusion"])]
+    whole = percolate(index=index, subscribers=subscribers)
+    memo = PercolationMemo(index=index)
+
+    chunks = [percolate_memo(memo=memo, subscribers=subscribers[start : start + 25]) for start in range(0, 93, 25)]
+
+    ranked = {key: value for chunk in chunks for key, value in percolation_iter_ranked(chunk, limit=40)}
+    assert ranked == dict(percolation_iter_ranked(whole, limit=40))
+    assert len(memo.evaluated) == whole.stats.distinct_interests  # not once per chunk
+    assert memo.invalid == whole.stats.invalid and memo.invalid
+
+
+def test_formatted_items_are_the_ranked_items_formatted_and_shared_across_chunks() -> None:
+    index = _seed_index()
+    subscribers = _subscribers(60)
+    memo = PercolationMemo(index=index)
+    calls: list[tuple[object, ...]] = []
+
+    def item(paper_id: object, score: float, interests: tuple[str, ...]) -> str:
+        calls.append((paper_id, score, interests))
+        return repr((paper_id, score, interests))
+
+    formatted = {}
+    for start in (0, 30):
+        chunk = percolate_memo(memo=memo, subscribers=subscribers[start : start + 30])
+        for key, items, tops in percolation_iter_formatted(chunk, limit=40, item=item):
+            formatted[key] = (items, tops)
+
+    whole = percolate(index=index, subscribers=subscribers)
+    for key, ranked in percolation_iter_ranked(whole, limit=40):
+        assert formatted[key] == ([repr(r) for r in ranked], [(r[0], r[2][0]) for r in ranked])
+    assert len(calls) == len(set(calls))  # each distinct item formatted once over both chunks
