@@ -69,36 +69,47 @@ def explanations_store(*, edition: Edition, rows: Sequence[ExplanationRow]) -> N
 
 def digest_explanations(*, edition_id: int) -> dict[tuple[int, str], Explanation]:
     """Every explanation stored for `edition_id`'s digests, by (paper id, interest): one query."""
+    return digest_explanations_after(edition_id=edition_id, after_id=0)[0]
+
+
+def digest_explanations_after(*, edition_id: int, after_id: int) -> tuple[dict[tuple[int, str], Explanation], int]:
+    """The explanations stored for `edition_id` with an id above `after_id` (those a later plan run of the same
+    edition added), and the highest id read (`after_id` if none)."""
     if connection.vendor == "postgresql":
-        rows = _explanations_as_one_json(edition_id)
+        rows = _explanations_as_one_json(edition_id, after_id)
     else:
-        query = DigestExplanation.objects.filter(edition_id=edition_id)
+        query = DigestExplanation.objects.filter(edition_id=edition_id, pk__gt=after_id)
         rows = (
-            (p, i, (w, t, s))
-            for p, i, w, t, s in query.values_list("paper_id", "interest", "words", "title", "snippet")
+            (pk, p, i, (w, t, s))
+            for pk, p, i, w, t, s in query.values_list("pk", "paper_id", "interest", "words", "title", "snippet")
         )
-    return {
-        (paper_id, interest): Explanation(
+    found: dict[tuple[int, str], Explanation] = {}
+    last = after_id
+    for pk, paper_id, interest, (words, title, snippet) in rows:
+        found[paper_id, interest] = Explanation(
             interest=interest,
             words=tuple(words),
             title=tuple((text, lit) for text, lit in title),
             snippet=tuple((text, lit) for text, lit in snippet),
         )
-        for paper_id, interest, (words, title, snippet) in rows
-    }
+        last = max(last, pk)
+    return found, last
 
 
-def _explanations_as_one_json(edition_id: int) -> Iterator[tuple[int, str, Any]]:
+def _explanations_as_one_json(edition_id: int, after_id: int) -> Iterator[tuple[int, int, str, Any]]:
     """PostgreSQL: the three JSON columns as one array, decoded once per row (a send worker reads them all:
     a few hundred thousand rows; Django's three JSON converters per row took twice as long)."""
     table = connection.ops.quote_name(DigestExplanation._meta.db_table)
-    sql = f"SELECT paper_id, interest, json_build_array(words, title, snippet)::text FROM {table} WHERE edition_id = %s"
+    sql = (
+        f"SELECT id, paper_id, interest, json_build_array(words, title, snippet)::text FROM {table} "
+        "WHERE edition_id = %s AND id > %s"
+    )
     loads = json.loads
     with connection.cursor() as cursor:
-        cursor.execute(sql, [edition_id])
+        cursor.execute(sql, [edition_id, after_id])
         while batch := cursor.fetchmany(10_000):
-            for paper_id, interest, data in batch:
-                yield paper_id, interest, loads(data)
+            for pk, paper_id, interest, data in batch:
+                yield pk, paper_id, interest, loads(data)
 
 
 def delivery_item_words(*, deliveries: Sequence[Delivery]) -> list[list[list[str]]]:

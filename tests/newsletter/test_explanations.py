@@ -110,3 +110,25 @@ def test_the_ledger_has_only_the_indexes_its_queries_use() -> None:
         "btree (sending_at) WHERE ((status)::text = 'sending'::text)",
         "btree (subscriber_id, period)",
     ]
+
+
+def test_a_renderer_finds_the_explanations_a_later_plan_run_of_its_edition_stored(
+    edition: Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscriber_create("a@example.org", ["in-context learning"])
+    (first_id,) = digest_plan().pending_ids
+    first = Delivery.objects.select_related("subscriber", "edition").get(pk=first_id)
+    renderer = rendering.DigestRenderer.for_coverage(edition=edition, covers_after_id=first.covers_after_id)
+    renderer.render(delivery_id=first.pk, subscriber=first.subscriber, items=first.papers)
+    subscriber_create("b@example.org", ["chain-of-thought"])  # the next hour's run: pairs the renderer never read
+    (second_id,) = digest_plan().pending_ids
+    second = Delivery.objects.select_related("subscriber").get(pk=second_id)
+
+    def no_matching(**_: object) -> None:
+        raise AssertionError("rendering matched again")
+
+    monkeypatch.setattr(rendering, "interest_matches", no_matching)
+    monkeypatch.setattr(rendering, "STORED_RELOAD_SECONDS", 0.0)
+    rendered = renderer.render(delivery_id=second.pk, subscriber=second.subscriber, items=second.papers)
+
+    assert "<mark" in rendered.html and rendered.paper_count == len(second.papers)
