@@ -330,7 +330,7 @@ def stage_plan(*, at: str) -> dict[str, Any]:
     digests._chunks = timer.wrap_iterator("due", digests._chunks)
     digests.acronyms_current = timer.wrap("index", digests.acronyms_current)
     digests._coverage_index = timer.wrap("index", digests._coverage_index)
-    digests.subscriber_picks = timer.wrap("match", digests.subscriber_picks)
+    digests.subscriber_picks_json = timer.wrap("match", digests.subscriber_picks_json)
     writer = digests._LedgerWriter
     writer.wait = timer.wrap("waiting for the ledger writer", writer.wait)  # type: ignore[method-assign]
     # In the writer's thread (overlapping the above on PostgreSQL): not part of the sum.

@@ -36,9 +36,11 @@ class Subscriber(models.Model):
         SUNDAY = 6, "Sunday"
 
     email = models.EmailField(max_length=254, unique=True)  # stored lower-cased (see services)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # Not indexed alone: (status, timezone, send_hour) below leads with it. Every index here is rewritten when
+    # planning stamps last_edition on each due subscriber.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     interests = models.JSONField(default=list, help_text="Canonical interest strings, as the matcher reads them.")
-    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY, db_index=True)
+    frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
     send_hour = models.PositiveSmallIntegerField(default=7, help_text="Hour of day, 0-23, in the timezone below.")
     timezone = models.CharField(max_length=64, default="UTC")
@@ -50,8 +52,10 @@ class Subscriber(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # The newest edition planned for this subscriber: the next digest covers the editions after it.
+    # No index: nothing looks subscribers up by it (an edition a subscriber had has deliveries, so it is never
+    # deleted: Delivery.edition protects it).
     last_edition = models.ForeignKey(
-        "Edition", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        "Edition", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False, db_index=False
     )
 
     # Consent, as given on the form (GDPR art. 7(1): be able to show it).
@@ -183,21 +187,27 @@ class Delivery(models.Model):
         FAILED = "failed", "failed"
         SUPPRESSED = "suppressed", "suppressed"
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    # Each row is written three times (planned, claimed, stamped) and no update is HOT (status is indexed), so
+    # every index costs on every write: only those the queries need (see Meta.indexes). The unique
+    # (subscriber, period) serves lookups by subscriber, (edition, status) those by edition.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     period = models.CharField(max_length=16, help_text='"2026-11-24" for a daily digest, "2026-W48" weekly')
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     # The editions this digest covers: (covers_after, edition], by edition id.
-    edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="deliveries")
-    covers_after = models.ForeignKey(Edition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # [{"paper_id", "score", "interests": [...], "words": [...]}], best first; featured picks are per edition.
+    edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
+    covers_after = models.ForeignKey(
+        Edition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    # [{"paper_id", "score", "interests": [...]}], best first (rows planned before explanations were stored per
+    # edition also have "words"); why each paper matched is in DigestExplanation. Featured picks are per edition.
     papers = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Which send batch claimed the row: after a crash, the batch's lowest-id unstamped row is the one in doubt.
-    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    claim = models.CharField(max_length=32, blank=True)  # read with status "sending": see Meta.indexes
     error = models.TextField(blank=True)
-    esp_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=now, db_index=True)
-    sending_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -206,10 +216,44 @@ class Delivery(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["subscriber", "period"], name="delivery_unique_per_period"),
         ]
-        indexes: ClassVar = [models.Index(fields=["edition", "status"])]
+        indexes: ClassVar = [
+            models.Index(fields=["edition", "status"]),
+            # Partial: only the rows a query looks for are in them, so the other writes skip them. Pending rows
+            # waiting too long (the tick's re-dispatch); rows left sending (recovery, by claim among them); an
+            # ESP message id (webhooks).
+            models.Index(fields=["created_at"], name="delivery_pending_since", condition=models.Q(status="pending")),
+            models.Index(fields=["sending_at"], name="delivery_sending_since", condition=models.Q(status="sending")),
+            models.Index(
+                fields=["esp_message_id"], name="delivery_esp_message_id", condition=~models.Q(esp_message_id="")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.period} for {self.subscriber_id} ({self.status})"
+
+
+class DigestExplanation(models.Model):
+    """Why a paper matched an interest, as the digests of one edition show it: explained once when planning.
+
+    A digest's paper block shows the explanation of its best interest; a million digests share a few hundred
+    thousand (paper, interest) pairs, so each is explained and stored once per edition, and every send worker
+    reads them instead of matching again. Segments are [text, is_highlight] pairs of unescaped text.
+    """
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+", db_index=False)
+    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
+    interest = models.TextField()  # canonical, as in Delivery.papers' "interests"
+    words = models.JSONField(default=list)
+    title = models.JSONField(default=list)
+    snippet = models.JSONField(default=list)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["edition", "paper", "interest"], name="digest_explanation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"paper {self.paper_id} for {self.interest!r} in edition {self.edition_id}"
 
 
 class TrackingEvent(models.Model):

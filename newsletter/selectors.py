@@ -20,6 +20,7 @@ from django.utils import timezone
 from newsletter.matching import InterestError
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
 from newsletter.services.digests import subscribers_due
+from newsletter.services.explanations import delivery_item_words
 from newsletter.services.matching import interest_matches, paper_index_build
 from newsletter.services.suppressions import email_normalize
 from papers.selectors import paper_texts, paper_titles
@@ -93,8 +94,9 @@ def subscriber_recent_deliveries(*, subscriber: Subscriber, limit: int = 10) -> 
 
 
 def delivered_papers(*, deliveries: Sequence[Delivery]) -> list[list[DeliveredPaper]]:
-    """Each delivery's papers with their titles (one query for all of them), as the ledger explains them."""
+    """Each delivery's papers with their titles and the words found: two queries for all of them."""
     titles = paper_titles(ids={item["paper_id"] for d in deliveries for item in d.papers})
+    words = delivery_item_words(deliveries=deliveries)
     return [
         [
             DeliveredPaper(
@@ -102,11 +104,11 @@ def delivered_papers(*, deliveries: Sequence[Delivery]) -> list[list[DeliveredPa
                 title=titles.get(item["paper_id"], ""),
                 score=item.get("score", 0.0),
                 interests=list(item.get("interests", [])),
-                words=list(item.get("words", [])),
+                words=item_words,
             )
-            for item in d.papers
+            for item, item_words in zip(d.papers, d_words, strict=True)
         ]
-        for d in deliveries
+        for d, d_words in zip(deliveries, words, strict=True)
     ]
 
 

@@ -17,7 +17,7 @@ import multiprocessing
 import operator
 from array import array
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import accumulate, chain, count, islice
@@ -306,3 +306,237 @@ def _child(sender: Connection, shard_number: int) -> None:
     index, texts, workers = _FORKED
     sender.send(_evaluate_shard(index, texts[shard_number::workers], keep_compiled=False))
     sender.close()
+
+
+# --- ranking without explanations, and explaining one pair (for digest planning) ---------------------------
+
+RankedPaper = tuple[PaperId, float, tuple[str, ...]]  # paper, best score, interests that matched (best first)
+
+
+def _ranked_of(
+    result: Percolation[Any], row: int, bits: int, texts: list[str | None], limit: int | None
+) -> list[RankedPaper]:
+    """What `matches(key, explain=False, limit=...)` ranks, with each match's interest text and no explanation.
+
+    The same order as `matches`: best score first, more interests matched wins a tie, then index order; a
+    paper's interests best first (ties in evaluation order). The text of an interest is its compiled form's
+    (as `Match.interest` is), looked up once per evaluated interest in `texts`.
+    """
+    slots = result._slots[result._offsets[row] : result._offsets[row + 1]]
+    numbers = sorted({result._text_to_interest[slot] for slot in slots} - {-1})
+    evaluated = result._evaluated
+    per_paper: dict[int, list[tuple[float, int]]] = {}
+    for position, interest in enumerate(numbers):
+        item = evaluated[interest]
+        matched = item.bits & bits
+        if not matched:
+            continue
+        scored = item.scored
+        for number in iter_bits(matched):
+            found = per_paper.get(number)
+            if found is None:
+                per_paper[number] = [(scored[number], position)]
+            else:
+                found.append((scored[number], position))
+    ranked = sorted(per_paper.items(), key=lambda kv: (-max(kv[1])[0], -len(kv[1]), kv[0]))[:limit]
+    papers = result.index.papers
+    out: list[RankedPaper] = []
+    for number, found in ranked:
+        found.sort(key=lambda pair: (-pair[0], pair[1]))  # stable on evaluation order, as matches() sorts
+        names = tuple(_text_of(result, texts, numbers[position]) for _, position in found)
+        out.append((papers[number].paper.id, found[0][0], names))
+    return out
+
+
+def _text_of(result: Percolation[Any], texts: list[str | None], interest: int) -> str:
+    text = texts[interest]
+    if text is None:
+        text = texts[interest] = _compiled_of(result.index, result._evaluated[interest]).text
+    return text
+
+
+def _ranking_texts(result: Percolation[Any]) -> list[str | None]:
+    texts: list[str | None] | None = getattr(result, "_ranking_texts_memo", None)
+    if texts is None:
+        texts = [None] * len(result._evaluated)
+        result._ranking_texts_memo = texts  # type: ignore[attr-defined]
+    return texts
+
+
+def percolation_ranked(result: Percolation[K], key: K, *, limit: int | None = None) -> list[RankedPaper]:
+    """One subscriber's matched papers, best first, as (paper id, score, interest texts): no explanation."""
+    row = result._row(key)
+    bits = result._row_bits(row)
+    return _ranked_of(result, row, bits, _ranking_texts(result), limit) if bits else []
+
+
+def percolation_iter_ranked(
+    result: Percolation[K], *, limit: int | None = None
+) -> Iterator[tuple[K, list[RankedPaper]]]:
+    """(subscriber, ranked papers) for every subscriber with at least one match, in input order."""
+    texts = _ranking_texts(result)
+    for row, (key, bits) in enumerate(result.iter_paper_bits()):
+        if bits:
+            yield key, _ranked_of(result, row, bits, texts, limit)
+
+
+def percolation_explain(result: Percolation[Any], *, paper_id: PaperId, interest: str) -> Match | None:
+    """Why `paper_id` matched `interest` (a text `ranked` reported), as `matches` would explain it; None if it
+    did not match. Each interest is compiled once per result; the explanation itself is built on every call."""
+    numbers: dict[PaperId, int] | None = getattr(result, "_explain_numbers_memo", None)
+    if numbers is None:
+        numbers = {indexed.paper.id: n for n, indexed in enumerate(result.index.papers)}
+        result._explain_numbers_memo = numbers  # type: ignore[attr-defined]
+    by_text: dict[str, _Evaluated] | None = getattr(result, "_explain_items_memo", None)
+    if by_text is None:
+        by_text = {}
+        for item in result._evaluated:
+            by_text.setdefault(_compiled_of(result.index, item).text, item)
+        result._explain_items_memo = by_text  # type: ignore[attr-defined]
+    number = numbers.get(paper_id)
+    found = by_text.get(interest)
+    if number is None or found is None or number not in found.scored:
+        return None
+    return build_matches(result.index, _compiled_of(result.index, found), [(number, found.scored[number])])[0]
+
+
+def percolation_iter_formatted(
+    result: Percolation[K], *, limit: int | None, item: Callable[[PaperId, float, tuple[str, ...]], str]
+) -> Iterator[tuple[K, list[str], list[tuple[PaperId, str]]]]:
+    """`percolation_iter_ranked` for a million subscribers: each ranked paper as `item(paper id, score, interest
+    texts)` formats it, and the (paper id, best interest) of each, for every subscriber with a match.
+
+    The same ranking and order. A paper matched by one interest of the subscriber (most of them) is formatted
+    once per (interest, paper) however many subscribers share it, and one several interests matched once per
+    (paper, those interests) (bounded: such combinations are many more). No explanation is built.
+    """
+    texts = _ranking_texts(result)
+    evaluated = result._evaluated
+    text_to_interest = result._text_to_interest
+    papers = result.index.papers
+    # (interest, paper number) -> item, pair; (paper number, *interests) -> the same. Kept across the results
+    # of one PercolationMemo (their interests are numbered alike), else for this call.
+    memo: PercolationMemo | None = getattr(result, "_formatting_memo", None)
+    single: dict[tuple[int, int], tuple[str, tuple[PaperId, str]]] = memo.single if memo is not None else {}
+    several: dict[tuple[Any, ...], tuple[str, tuple[PaperId, str]]] = memo.several if memo is not None else {}
+    slots, offsets = result._slots, result._offsets
+    for row, (key, bits) in enumerate(result.iter_paper_bits()):
+        if not bits:
+            continue
+        numbers = sorted({text_to_interest[slot] for slot in slots[offsets[row] : offsets[row + 1]]})
+        per_paper: dict[int, list[Any]] = {}  # paper number -> [score, interest, score, interest, ...]
+        for interest in numbers:
+            if interest < 0:
+                continue
+            found = evaluated[interest]
+            matched = found.bits & bits
+            if not matched:
+                continue
+            pairs = found.scored.items() if matched == found.bits else _scored_in(found.scored, matched)
+            for number, score in pairs:
+                entry = per_paper.get(number)
+                if entry is None:
+                    per_paper[number] = [score, interest]
+                else:
+                    entry += (score, interest)
+        order = sorted(
+            (-(entry[0] if len(entry) == 2 else max(entry[0::2])), -len(entry), number)
+            for number, entry in per_paper.items()
+        )[:limit]
+        formatted: list[str] = []
+        tops: list[tuple[PaperId, str]] = []
+        for _, _, number in order:
+            entry = per_paper[number]
+            if len(entry) == 2:
+                cached = single.get((entry[1], number))
+                if cached is None:
+                    text = _text_of(result, texts, entry[1])
+                    paper_id = papers[number].paper.id
+                    cached = single[entry[1], number] = (item(paper_id, entry[0], (text,)), (paper_id, text))
+                formatted.append(cached[0])
+                tops.append(cached[1])
+                continue
+            combination = (number, *entry[1::2])  # the scores follow from the paper and the interests
+            cached = several.get(combination)
+            if cached is None:
+                ranked = sorted(zip(entry[0::2], entry[1::2], strict=True), key=lambda pair: (-pair[0], pair[1]))
+                names = tuple(_text_of(result, texts, interest) for _, interest in ranked)
+                paper_id = papers[number].paper.id
+                if len(several) >= _SEVERAL_CACHE:
+                    several.clear()
+                cached = several[combination] = (item(paper_id, ranked[0][0], names), (paper_id, names[0]))
+            formatted.append(cached[0])
+            tops.append(cached[1])
+        yield key, formatted, tops
+
+
+_SEVERAL_CACHE = 1_000_000  # formatted items of papers several interests matched: ~200 bytes each
+
+
+def _scored_in(scored: dict[int, float], bits: int) -> list[tuple[int, float]]:
+    return [(number, score) for number, score in scored.items() if bits >> number & 1]
+
+
+# --- percolating in chunks against one index: each distinct interest evaluated once for all chunks ----------
+
+
+@dataclass(slots=True)
+class PercolationMemo:
+    """What `percolate_memo` keeps between calls on one index: each distinct interest's evaluation, and the
+    items `percolation_iter_formatted` formatted (use one `item` formatter per memo). Subscribers percolated
+    in chunks then evaluate each interest once in all, not once per chunk (a million subscribers in chunks
+    of 20,000 met most of the day's interests in every chunk)."""
+
+    index: PaperIndex
+    evaluated: list[_Evaluated] = field(default_factory=list)  # shared by every result made with this memo
+    combined: list[int] = field(default_factory=list)  # per evaluated interest: as Percolation._combined
+    by_text: dict[str, int] = field(default_factory=dict)  # text -> evaluated number, -1 if invalid
+    by_compiled: dict[CompiledInterest, int] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+    single: dict[tuple[int, int], tuple[str, tuple[PaperId, str]]] = field(default_factory=dict)
+    several: dict[tuple[Any, ...], tuple[str, tuple[PaperId, str]]] = field(default_factory=dict)
+
+
+def percolate_memo(*, memo: PercolationMemo, subscribers: Sequence[tuple[K, Sequence[str]]]) -> Percolation[K]:
+    """`percolate(index=memo.index, subscribers=...)`, evaluating only the interests `memo` has not seen.
+
+    The result is the same as percolate's for these subscribers (its evaluated interests are numbered in
+    the memo's order, so ties between interests of equal score follow the order they were first met).
+    """
+    index = memo.index
+    result: Percolation[K] = Percolation(index)
+    texts: defaultdict[str, int] = defaultdict(count().__next__)
+    result._keys = list(map(itemgetter(0), subscribers))
+    lists = list(map(itemgetter(1), subscribers))
+    result._sizes = array("H", map(len, lists))
+    result._slots = array("i", map(texts.__getitem__, chain.from_iterable(lists)))
+    result._offsets.extend(accumulate(result._sizes))
+    del lists
+    distinct = list(texts)
+    new = [text for text in distinct if text not in memo.by_text]
+    shard = _evaluate_shard(index, new, keep_compiled=True)
+    memo.invalid.update(shard.invalid)
+    for text, number in zip(new, shard.numbers, strict=True):
+        memo.by_text[text] = -1 if number < 0 else _memo_add(memo, shard.evaluated[number])
+    result._evaluated = memo.evaluated
+    numbers = [memo.by_text[text] for text in distinct]
+    result._text_to_interest = array("i", numbers)
+    result._combined = [memo.combined[number] if number >= 0 else 0 for number in numbers]
+    stats = result.stats
+    stats.subscribers = len(result._keys)
+    stats.interest_uses = len(result._slots)
+    stats.distinct_texts = len(distinct)
+    stats.distinct_interests = len({number for number in numbers if number >= 0})
+    stats.invalid = {text: memo.invalid[text] for text in distinct if text in memo.invalid}
+    result._formatting_memo = memo  # type: ignore[attr-defined]  # read by percolation_iter_formatted
+    return result
+
+
+def _memo_add(memo: PercolationMemo, item: _Evaluated) -> int:
+    assert item.compiled is not None  # evaluated with keep_compiled
+    number = memo.by_compiled.get(item.compiled)
+    if number is None:  # equal compiled forms share one evaluation, as in percolate
+        number = memo.by_compiled[item.compiled] = len(memo.evaluated)
+        memo.evaluated.append(item)
+        memo.combined.append(item.bits | item.excludes << len(memo.index))
+    return number

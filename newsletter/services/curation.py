@@ -97,7 +97,8 @@ def _items_merged(items: list[dict[str, Any]], *, keep_id: int, duplicate_id: in
         else:  # both matched: one item, with what either matched
             kept["score"] = max(kept["score"], item["score"])
             kept["interests"] = list(dict.fromkeys([*kept["interests"], *item["interests"]]))
-            kept["words"] = list(dict.fromkeys([*kept.get("words", []), *item.get("words", [])]))
+            if "words" in kept or "words" in item:  # rows planned before explanations were stored per edition
+                kept["words"] = list(dict.fromkeys([*kept.get("words", []), *item.get("words", [])]))
     return merged
 
 

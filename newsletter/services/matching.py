@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -11,8 +12,10 @@ from django.urls import reverse
 
 from newsletter.matching import (
     AcronymTable,
+    Explanation,
     InterestError,
     Match,
+    PaperId,
     PaperIndex,
     PaperText,
     build_index,
@@ -20,6 +23,13 @@ from newsletter.matching import (
     match_interest,
     parse_interests,
     percolate,
+)
+from newsletter.matching.percolation import (
+    PercolationMemo,
+    percolate_memo,
+    percolation_explain,
+    percolation_iter_formatted,
+    percolation_iter_ranked,
 )
 from newsletter.models import AcronymState
 from papers.selectors import paper_texts, papers_version
@@ -113,23 +123,60 @@ def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class ExplanationLog:
+    """The (paper, interest) pairs explained so far in one plan run; `fresh` holds those not stored yet."""
+
+    done: set[tuple[PaperId, str]] = field(default_factory=set)
+    fresh: list[tuple[PaperId, str, Explanation]] = field(default_factory=list)
+
+    def take(self) -> list[tuple[PaperId, str, Explanation]]:
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
+
 def subscriber_picks(*, index: PaperIndex, subscribers: list[tuple[int, list[str]]]) -> dict[int, list[dict[str, Any]]]:
-    """Each subscriber's matched papers, best first, as ledger items: score, interests matched, words found.
+    """Each subscriber's matched papers, best first, as ledger items: paper, score, the interests matched.
 
     One percolation for all of them: every distinct interest is evaluated once, each subscriber is a lookup.
     """
     result = percolate(index=index, subscribers=subscribers)
-    picks: dict[int, list[dict[str, Any]]] = {}
-    for key, bits in result.iter_paper_bits():
-        if not bits:
-            continue
-        picks[key] = [
-            {
-                "paper_id": item.paper_id,
-                "score": round(item.score, 4),
-                "interests": [match.interest for match in item.matches],
-                "words": list(dict.fromkeys(word for match in item.matches for word in match.explanation.words)),
-            }
-            for item in result.matches(key, limit=DIGEST_MAX_PAPERS)
-        ]
+    return {
+        key: [ledger_item(paper_id, score, interests) for paper_id, score, interests in ranked]
+        for key, ranked in percolation_iter_ranked(result, limit=DIGEST_MAX_PAPERS)
+    }
+
+
+def ledger_item(paper_id: PaperId, score: float, interests: tuple[str, ...]) -> dict[str, Any]:
+    """One paper of a digest as the ledger stores it (Delivery.papers); why it matched is stored per edition."""
+    return {"paper_id": paper_id, "score": round(score, 4), "interests": list(interests)}
+
+
+def _ledger_item_json(paper_id: PaperId, score: float, interests: tuple[str, ...]) -> str:
+    return json.dumps(ledger_item(paper_id, score, interests))
+
+
+def subscriber_picks_json(
+    *, memo: PercolationMemo, subscribers: list[tuple[int, list[str]]], explained: ExplanationLog
+) -> dict[int, str]:
+    """`subscriber_picks` on `memo.index` as the ledger's JSON text, for planning a million digests in chunks
+    (the same items).
+
+    Each distinct interest is evaluated once for all the chunks planned with `memo`. Ranking needs no
+    explanation, and an item is encoded once however many digests hold it. The pairs the digests' paper
+    blocks show (each paper with its best interest; blocks average ~750 bytes, so all 100 papers can fit the
+    HTML budget) are explained into `explained`, each pair once per log: a day has a few hundred thousand
+    such pairs, shared by a million digests.
+    """
+    result = percolate_memo(memo=memo, subscribers=subscribers)
+    picks: dict[int, str] = {}
+    done, fresh = explained.done, explained.fresh
+    for key, items, tops in percolation_iter_formatted(result, limit=DIGEST_MAX_PAPERS, item=_ledger_item_json):
+        picks[key] = f"[{', '.join(items)}]"
+        for pair in tops:
+            if pair not in done:
+                done.add(pair)
+                match = percolation_explain(result, paper_id=pair[0], interest=pair[1])
+                if match is not None:
+                    fresh.append((pair[0], pair[1], match.explanation))
     return picks

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from html import escape
@@ -28,8 +29,9 @@ from django.utils.safestring import mark_safe
 
 from newsletter import links
 from newsletter.emails import inline_css, one_line
-from newsletter.matching import Match, PaperIndex
+from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
+from newsletter.services.explanations import digest_explanations_after
 from newsletter.services.matching import interest_matches, paper_index_build
 from newsletter.tokens import Purpose, token_make
 
@@ -64,6 +66,9 @@ _URL_PROBE = "urlprobe"
 _BLOCKS_LIMIT = 500_000
 _MATCHES_LIMIT = 100_000
 _MEMO_LIMIT = 200_000  # subjects and escaped interest lists: small strings
+# A renderer lives as long as its worker process, across plan runs of its edition (one per time zone's hour):
+# a pair it has not loaded is looked for again, in the rows added since, at most this often.
+STORED_RELOAD_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,9 @@ class DigestRenderer:
     period_label: str
     index: PaperIndex | None = None
     _matches: dict[str, dict[Any, Match]] = field(default_factory=dict)
+    _stored: dict[tuple[int, str], Explanation] | None = None  # the edition's, loaded on the first block
+    _stored_through: int = 0  # the highest explanation id read
+    _stored_at: float = 0.0  # when they were last read (time.monotonic())
     _blocks: dict[tuple[int, str], tuple[Shell, Shell]] = field(default_factory=dict)
     _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
     _checked: set[int] = field(default_factory=set)  # papers whose skeleton was checked against the templates
@@ -263,7 +271,7 @@ class DigestRenderer:
     def _block_build(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
         """From the paper's skeleton; the first one of each paper is also rendered by the templates, and compared."""
         paper = self.papers[paper_id]
-        context = _block_context(paper, self._match(interest, paper_id))
+        context = _block_context(paper, self._explanation(interest, paper_id))
         skeleton = self._skeleton(paper)
         joined = _block_joined(skeleton, context) if skeleton is not None else None
         if joined is not None and paper_id in self._checked:
@@ -332,8 +340,34 @@ class DigestRenderer:
             text_bare=(bare[0], bare[2], bare[4]),
         )
 
+    def _explanation(self, interest: str, paper_id: int) -> Explanation | None:
+        """Why `paper_id` matched `interest`: as planning stored it for the edition, else from the matcher."""
+        if self._stored is None:
+            self._stored = {}
+            self._stored_more()
+        stored = self._stored.get((paper_id, interest))
+        if stored is None and time.monotonic() - self._stored_at >= STORED_RELOAD_SECONDS:
+            self._stored_more()  # a later plan run of this edition (another time zone's hour) may have added it
+            stored = self._stored.get((paper_id, interest))
+        if stored is not None:
+            return stored
+        match = self._match(interest, paper_id)
+        return match.explanation if match is not None else None
+
+    def _stored_more(self) -> None:
+        assert self._stored is not None
+        found, self._stored_through = digest_explanations_after(
+            edition_id=self.edition.pk, after_id=self._stored_through
+        )
+        self._stored.update(found)
+        self._stored_at = time.monotonic()
+
     def _match(self, interest: str, paper_id: int) -> Match | None:
-        """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest."""
+        """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest.
+
+        For the pairs planning did not store: rows planned before explanations were stored, picks an editor
+        merged into another paper, previews.
+        """
         if interest not in self._matches:
             if self.index is None:
                 rows = [(p.id, p.title, p.abstract) for p in self.papers.values()]
@@ -434,8 +468,7 @@ def _paper_view(paper: Any) -> PaperView:
     return PaperView(paper.pk, *(_unslotted(value) for value in fields))
 
 
-def _block_context(paper: PaperView, match: Match | None) -> dict[str, Any]:
-    explanation = match.explanation if match else None
+def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[str, Any]:
     title = [(_unslotted(t), lit) for t, lit in explanation.title] if explanation else [(paper.title, False)]
     snippet = (
         [(_unslotted(t), lit) for t, lit in explanation.snippet]

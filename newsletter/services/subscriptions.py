@@ -20,6 +20,7 @@ from newsletter import links
 from newsletter.emails import make_message
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
+from newsletter.services.explanations import delivery_item_words
 from newsletter.services.sending import message_send
 from newsletter.services.suppressions import email_is_suppressed, email_normalize, email_suppress
 from newsletter.tokens import Purpose, TokenInvalid, token_read
@@ -276,6 +277,7 @@ def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
     deliveries = list(subscriber.deliveries.order_by("created_at"))
     paper_ids = {item["paper_id"] for delivery in deliveries for item in delivery.papers}
     titles = dict(Paper.objects.filter(pk__in=paper_ids).values_list("pk", "title"))
+    words = delivery_item_words(deliveries=deliveries)
     return [
         {
             "period": delivery.period,
@@ -286,12 +288,12 @@ def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
                     "title": titles.get(item["paper_id"], ""),
                     "score": item["score"],
                     "interests": item["interests"],
-                    "matched_words": item.get("words", []),
+                    "matched_words": item_words,
                 }
-                for item in delivery.papers
+                for item, item_words in zip(delivery.papers, delivery_words, strict=True)
             ],
         }
-        for delivery in deliveries
+        for delivery, delivery_words in zip(deliveries, words, strict=True)
     ]
 
 

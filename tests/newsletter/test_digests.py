@@ -8,7 +8,7 @@ import pytest
 from django.conf import LazySettings
 from django.utils import timezone
 
-from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
+from newsletter.models import Delivery, DigestExplanation, Edition, EditionPaper, Subscriber
 from newsletter.services.digests import digest_plan, subscribers_due
 from newsletter.services.editions import edition_approve, edition_prepare
 from papers.models import Paper
@@ -82,7 +82,10 @@ def test_a_due_subscriber_gets_a_ledger_row_with_scored_explained_papers(edition
     assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
     first = items[0]
     assert first["interests"] == ["in-context learning"]
-    assert any("context" in word.lower() for word in first["words"])
+    explanation = DigestExplanation.objects.get(
+        edition=edition, paper_id=first["paper_id"], interest=first["interests"][0]
+    )
+    assert any("context" in word.lower() for word in explanation.words)
     titles = Paper.objects.filter(pk__in=[i["paper_id"] for i in items]).values_list("title", flat=True)
     assert not any("survey" in title.lower() for title in titles)
 
