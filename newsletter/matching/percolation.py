@@ -180,18 +180,8 @@ def percolate(*, index: PaperIndex, subscribers: Iterable[tuple[K, Sequence[str]
     validated when typed, so one here means the rules changed since.
     """
     result: Percolation[K] = Percolation(index)
-    texts: defaultdict[str, int] = defaultdict(count().__next__)
     pairs = subscribers if isinstance(subscribers, Sequence) else list(subscribers)
-    # Done by C loops (zip, map, chain, accumulate): at a million subscribers a Python loop here would
-    # cost more than all the matching.
-    result._keys = list(map(itemgetter(0), pairs))
-    lists = list(map(itemgetter(1), pairs))
-    result._sizes = array("H", map(len, lists))
-    result._slots = array("i", map(texts.__getitem__, chain.from_iterable(lists)))
-    result._offsets.extend(accumulate(result._sizes))
-    del lists
-    distinct = list(texts)
-    del texts
+    distinct = _lay_out(result, pairs)
     shards = _evaluate_parallel(index, distinct, workers) if workers > 1 and _can_fork() else None
     for shard in shards or [_evaluate_shard(index, distinct, keep_compiled=True)]:
         _absorb(result, shard)
@@ -206,6 +196,21 @@ def percolate(*, index: PaperIndex, subscribers: Iterable[tuple[K, Sequence[str]
     stats.distinct_interests = len(result._evaluated)
     stats.interest_matches = sum(len(item.scored) for item in result._evaluated)
     return result
+
+
+def _lay_out(result: Percolation[K], subscribers: Sequence[tuple[K, Sequence[str]]]) -> list[str]:
+    """Fill in the subscribers' keys and interest slots (text numbers); return the distinct texts, in order.
+
+    Done by C loops (zip, map, chain, accumulate): at a million subscribers a Python loop here would cost
+    more than all the matching.
+    """
+    texts: defaultdict[str, int] = defaultdict(count().__next__)
+    result._keys = list(map(itemgetter(0), subscribers))
+    lists = list(map(itemgetter(1), subscribers))
+    result._sizes = array("H", map(len, lists))
+    result._slots = array("i", map(texts.__getitem__, chain.from_iterable(lists)))
+    result._offsets.extend(accumulate(result._sizes))
+    return list(texts)
 
 
 _T = TypeVar("_T")
@@ -505,14 +510,7 @@ def percolate_memo(*, memo: PercolationMemo, subscribers: Sequence[tuple[K, Sequ
     """
     index = memo.index
     result: Percolation[K] = Percolation(index)
-    texts: defaultdict[str, int] = defaultdict(count().__next__)
-    result._keys = list(map(itemgetter(0), subscribers))
-    lists = list(map(itemgetter(1), subscribers))
-    result._sizes = array("H", map(len, lists))
-    result._slots = array("i", map(texts.__getitem__, chain.from_iterable(lists)))
-    result._offsets.extend(accumulate(result._sizes))
-    del lists
-    distinct = list(texts)
+    distinct = _lay_out(result, subscribers)
     new = [text for text in distinct if text not in memo.by_text]
     shard = _evaluate_shard(index, new, keep_compiled=True)
     memo.invalid.update(shard.invalid)

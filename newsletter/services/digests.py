@@ -38,6 +38,7 @@ from newsletter.services.matching import (
     subscriber_picks_json,
 )
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
+from newsletter.services.staging import staged_copy
 from papers.selectors import paper_texts
 
 logger = logging.getLogger(__name__)
@@ -310,6 +311,9 @@ def _ledger_write(*, entries: list[_Entry], latest: Edition, covers_after_id: in
 
 # Rows of one group, before they join the ledger (per connection; emptied before each use).
 _LEDGER_STAGING = "paperboy_ledger_staging"
+_LEDGER_STAGING_COLUMNS = (
+    "subscriber_id bigint, period varchar(16), status varchar(12), papers jsonb, created_at timestamptz"
+)
 
 
 def _ledger_copy(*, entries: list[_Entry], latest: Edition, covers_after_id: int | None) -> list[int]:
@@ -320,17 +324,14 @@ def _ledger_copy(*, entries: list[_Entry], latest: Edition, covers_after_id: int
     20,000 rows. COPY sends the JSON text as it is. RETURNING gives the pending rows' ids (a row that was
     already there is not returned: planning skips subscribers who have this period's row, see subscribers_due).
     """
-    staging = connection.ops.quote_name(_LEDGER_STAGING)
     table = connection.ops.quote_name(Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-            "(subscriber_id bigint, period varchar(16), status varchar(12), papers jsonb, created_at timestamptz)"
+        staging = staged_copy(
+            cursor,
+            staging=_LEDGER_STAGING,
+            columns=_LEDGER_STAGING_COLUMNS,
+            rows=((e.subscriber_id, e.period, e.status, e.papers_json, e.created_at) for e in entries),
         )
-        cursor.execute(f"TRUNCATE {staging}")
-        with cursor.cursor.copy(f"COPY {staging} FROM STDIN") as copy:
-            for entry in entries:
-                copy.write_row((entry.subscriber_id, entry.period, entry.status, entry.papers_json, entry.created_at))
         # The columns bulk_create writes: the model's defaults for those planning leaves empty.
         cursor.execute(
             f"INSERT INTO {table} (subscriber_id, period, status, edition_id, covers_after_id, papers, attempts, "

@@ -16,6 +16,7 @@ from django.db import connection
 
 from newsletter.matching import Explanation, PaperId
 from newsletter.models import Delivery, DigestExplanation, Edition
+from newsletter.services.staging import staged_copy
 
 # (paper id, interest text, words JSON, title segments JSON, snippet segments JSON)
 ExplanationRow = tuple[PaperId, str, str, str, str]
@@ -49,17 +50,14 @@ def explanations_store(*, edition: Edition, rows: Sequence[ExplanationRow]) -> N
         return
     # PostgreSQL: COPY sends the JSON text as it is (an INSERT would adapt every value), then one INSERT with
     # the conflict rule, as the ledger rows go in (digests._ledger_copy).
-    staging = connection.ops.quote_name(_STAGING)
     table = connection.ops.quote_name(DigestExplanation._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-            "(paper_id bigint, interest text, words jsonb, title jsonb, snippet jsonb)"
+        staging = staged_copy(
+            cursor,
+            staging=_STAGING,
+            columns="paper_id bigint, interest text, words jsonb, title jsonb, snippet jsonb",
+            rows=rows,
         )
-        cursor.execute(f"TRUNCATE {staging}")
-        with cursor.cursor.copy(f"COPY {staging} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {table} (edition_id, paper_id, interest, words, title, snippet) "
             f"SELECT %s, paper_id, interest, words, title, snippet FROM {staging} ON CONFLICT DO NOTHING",
