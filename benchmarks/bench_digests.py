@@ -250,7 +250,7 @@ def _baseline_contexts(
     from django.utils.safestring import mark_safe
 
     from newsletter import links
-    from newsletter.services.rendering import view_url
+    from newsletter.links import digest_view_url
 
     html_blocks, text_blocks = [], []
     for paper, interests in ranked[:60]:  # the fast path also lists the rest by title only
@@ -277,7 +277,7 @@ def _baseline_contexts(
         "interests": ", ".join(subscriber.interests),
         "manage_url": links.manage_url(subscriber),
         "unsubscribe_url": links.unsubscribe_url(subscriber),
-        "view_url": view_url(delivery_id=delivery.pk, subscriber=subscriber),
+        "view_url": digest_view_url(delivery_id=delivery.pk, subscriber=subscriber),
     }
     period_label = f"{edition.issue_date:%B} {edition.issue_date.day}, {edition.issue_date.year}"
     html_context: dict[str, Any] = {"slots": slots, "picks": picks, "period_label": period_label}
@@ -410,7 +410,7 @@ def stage_send_worker(*, worker: int, workers: int) -> dict[str, Any]:
     timer = PhaseTimer()
     sending._claim = timer.wrap("claim", sending._claim)
     sending.message_send = timer.wrap("backend", sending.message_send)
-    sending._stamp = timer.wrap("stamp", sending._stamp)
+    sending._Stamper.stamp = timer.wrap("stamp", sending._Stamper.stamp)  # type: ignore[method-assign]
     rendering.DigestRenderer.render = timer.wrap("render", rendering.DigestRenderer.render)  # type: ignore[method-assign]
     ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
     size = settings.PAPERBOY_SEND_CHUNK

@@ -24,7 +24,6 @@ from typing import Any
 import css_inline
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import mark_safe
 
 from newsletter import links
@@ -33,7 +32,6 @@ from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.services.explanations import digest_explanations_after
 from newsletter.services.matching import interest_matches, paper_index_build
-from newsletter.tokens import Purpose, token_make
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +54,6 @@ _INLINER_SAFE_TEXT = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufd
 # Selectors under which an element's style depends on its siblings or content: a skeleton probed with two
 # highlights could then differ from a block with one or three, so such a style sheet disables skeletons.
 _STRUCTURAL_CSS = re.compile(r":(?:first|last|only|nth)-|:empty|:has|:not|:is|:where|[+~]")
-# Tokens made of these characters appear unchanged in a reversed URL (reverse() quotes anything else).
-_URL_SAFE_TOKEN = re.compile(r"[A-Za-z0-9_:-]+")
-_URL_PROBE = "urlprobe"
 # Memo sizes (entries), bounds on memory; on overflow a memo starts over. A (paper, interest) block is
 # ~2 KB and the pairs are at most the matches of the distinct interests: ~320,000 for a day of 287 papers
 # and 49,000 distinct interests, 700 MB. An interest's explanations are ~6 KB; evicting them while blocks
@@ -115,10 +110,15 @@ class Shell:
         parts = self.parts
         return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(parts))
 
-    def fill_interests(self, value: str) -> str:
+    def add_filled_interests(self, out: list[str], value: str) -> int:
+        """Append this block with `value` in its interests slot to `out` (joined once per digest); its length."""
         if self._around is not None:
-            return self._around[0] + value + self._around[1]
-        return self.fill({"interests": value})
+            before, after = self._around
+            out += (before, value, after)
+            return len(before) + len(value) + len(after)
+        filled = self.fill({"interests": value})
+        out.append(filled)
+        return len(filled)
 
 
 @cache  # one dict, read by every block context: never changed by its readers
@@ -181,9 +181,10 @@ class DigestRenderer:
         """The digest of one subscriber: `items` are the delivery's papers, best first."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
-        html_blocks, text_blocks, overflow, used = self._paper_blocks(items)
+        html_papers, text_papers, overflow, used = self._paper_blocks(items)
         interests = ", ".join(subscriber.interests)
-        manage, view = _signed_urls(delivery_id=delivery_id, subscriber=subscriber)
+        manage = links.manage_url(subscriber)
+        view = links.digest_view_url(delivery_id=delivery_id, subscriber=subscriber)
         headers = links.list_unsubscribe_headers(subscriber)
         unsubscribe = _unsubscribe_url_in(headers) or links.unsubscribe_url(subscriber)
         common = {
@@ -195,13 +196,13 @@ class DigestRenderer:
         more_html = _overflow_html(overflow, view=view, room=HTML_BUDGET_BYTES - used)
         html = html_shell.fill(
             {**{k: escape(v) for k, v in common.items()}, "interests": escape(interests),
-             "papers": "".join(html_blocks), "more": more_html}
+             "papers": html_papers, "more": more_html}
         )  # fmt: skip
         text = text_shell.fill(
             {
                 **common,
                 "interests": interests,
-                "papers": "".join(text_blocks),
+                "papers": text_papers,
                 "more": _overflow_text(overflow),
             }
         )
@@ -209,14 +210,17 @@ class DigestRenderer:
         headers = {**headers, "List-Id": settings.PAPERBOY_LIST_ID}
         return RenderedDigest(self._subject(len(items), best_title), text, html, headers, len(items))
 
-    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[list[str], list[str], list[PaperView], int]:
-        """The full blocks that fit the HTML budget, the papers left over, and the HTML size so far."""
-        html_blocks: list[str] = []
-        text_blocks: list[str] = []
+    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[str, str, list[PaperView], int]:
+        """The full blocks that fit the HTML budget (HTML, text), the papers left over, and the HTML size so far.
+
+        Per item only references are appended; each part is joined once, with no string built per block.
+        """
+        html_parts: list[str] = []
+        text_parts: list[str] = []
         overflow: list[PaperView] = []
         size = self._shell()[0].size
         limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
-        papers, blocks = self.papers, self._blocks
+        papers, blocks, escape_memo = self.papers, self._blocks, self._escape
         for item in items:
             paper = papers[item["paper_id"]]
             if overflow or size > limit:
@@ -224,12 +228,10 @@ class DigestRenderer:
                 continue
             interests = item["interests"]
             html_block, text_block = blocks.get((paper.id, interests[0])) or self._block(paper.id, interests[0])
-            matched = ", ".join(interests)
-            html = html_block.fill_interests(self._escape(matched))
-            html_blocks.append(html)
-            text_blocks.append(text_block.fill_interests(matched))
-            size += len(html)
-        return html_blocks, text_blocks, overflow, size
+            matched = interests[0] if len(interests) == 1 else ", ".join(interests)
+            size += html_block.add_filled_interests(html_parts, escape_memo(matched))
+            text_block.add_filled_interests(text_parts, matched)
+        return "".join(html_parts), "".join(text_parts), overflow, size
 
     def _escape(self, text: str) -> str:
         escaped = self._escaped.get(text)
@@ -416,38 +418,6 @@ def _marked(segments: list[tuple[str, bool]], mark: str) -> str:
 def _inline_text(text: str) -> str:
     """Text as the CSS inliner writes it back after parsing Django's escaping of it (for inliner-safe text)."""
     return text.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# (script prefix, URLconf, SITE_URL, URL name) -> the absolute URL's text before and after its token.
-_url_around: dict[tuple[str, str | None, str, str], tuple[str, str]] = {}
-
-
-def _signed_urls(*, delivery_id: int, subscriber: Subscriber) -> tuple[str, str]:
-    """The manage and view URLs of one digest, as links.manage_url() and view_url() make them.
-
-    Each is signed per subscriber (an HMAC with their link nonce); reverse() runs once per URL name, not per link.
-    """
-    where = (get_script_prefix(), get_urlconf(), settings.SITE_URL)
-    nonce = subscriber.link_nonce
-    manage = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=nonce)
-    view = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=nonce)
-    return _signed_url("newsletter:manage", manage, where), _signed_url("newsletter:digest_view", view, where)
-
-
-def _signed_url(name: str, token: str, where: tuple[str, str | None, str]) -> str:
-    if not _URL_SAFE_TOKEN.fullmatch(token):  # never for signing's alphabet; reverse() would quote it
-        return links.absolute(reverse(name, kwargs={"token": token}))
-    key = (*where, name)
-    around = _url_around.get(key)
-    if around is None:
-        before, _, after = reverse(name, kwargs={"token": _URL_PROBE}).rpartition(_URL_PROBE)
-        around = _url_around[key] = (links.absolute(before), after)
-    return around[0] + token + around[1]
-
-
-def view_url(*, delivery_id: int, subscriber: Subscriber) -> str:
-    token = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=subscriber.link_nonce)
-    return links.absolute(reverse("newsletter:digest_view", kwargs={"token": token}))
 
 
 def _unsubscribe_url_in(headers: dict[str, str]) -> str:

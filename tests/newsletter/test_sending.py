@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import LazySettings
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -73,6 +74,22 @@ def test_sending_again_sends_nothing_more(esp: EspStandIn) -> None:
 
     assert (again.sent, again.failed, again.retry_ids) == (0, 0, [])
     assert len(esp.accepted) == 2
+
+
+@pytest.mark.usefixtures("edition")
+def test_stamps_on_postgresql_are_prepared_and_leave_the_session_as_it_was(esp: EspStandIn) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements and synchronous_commit are PostgreSQL's")
+    ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
+
+    assert deliveries_send(delivery_ids=ids).sent == 2
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    assert any(sql.startswith('UPDATE "newsletter_delivery" SET "status"') for sql in prepared), prepared
 
 
 @pytest.mark.usefixtures("edition")
