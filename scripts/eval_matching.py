@@ -134,6 +134,7 @@ ABLATIONS: dict[str, dict[tuple[ModuleType, str], float]] = {
     "without proximity (words must be adjacent)": {(hits, "SLACK_PER_GAP"): 0},
     "without the title weight (title = abstract)": {(scoring, "TITLE_WEIGHT"): 1.0},
     "without the relaxed title rule": {(plans, "RELAXED_COVERAGE"): 2.0},
+    "relaxed title rule without its head condition": {(plans, "RELAXED_HEAD_MAX_SHARE"): -1.0},
     "without the back-off (a long interest needs every word)": {(plans, "BACKOFF_MIN_UNITS"): 99},
     "one abstract mention is never enough (threshold 1.2)": {(scoring, "THRESHOLD"): 1.2},
 }

@@ -200,6 +200,9 @@ def windows(paper: IndexedPaper, clause: Clause, per_unit: list[list[Span]], sha
 
 def relaxed_title_hit(paper: IndexedPaper, plan: ClausePlan, per_unit: list[list[Span]]) -> list[Hit]:
     title = paper.title_tokens
+    head = per_unit[plan.clause.head]
+    if plan.head_needed and not (head and head[0][0] < title):
+        return []  # "Instructional Video Comprehension" is about comprehension, not video generation
     found: list[Span] = []
     covered = 0.0
     for weight, spans in zip(plan.relaxed_weights, per_unit, strict=True):

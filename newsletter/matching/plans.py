@@ -21,6 +21,11 @@ from newsletter.matching.text import stem
 RELAXED_COVERAGE = 0.5
 # ... and only words specific enough to stand for a topic count there: found in at most this share of papers.
 RELAXED_MAX_SHARE = 0.1
+# A relaxed title hit needs the head of the interest's noun phrase in the title too (Clause.head): the other
+# words only say which kind of it ("video generation" is a kind of generation, "video comprehension" is not).
+# Unless the head is in more than this share of the papers: a word most papers use ("learning") tells
+# nothing about a title, and "Federated PCA" is about federated learning.
+RELAXED_HEAD_MAX_SHARE = 0.5
 # An interest of three or more words led by a common word ("large language models", "deep reinforcement
 # learning") also matches without that word, each hit worth this much of a full one: a paper about language
 # models is what such a subscriber means. A title hit still counts, a single passing mention in an abstract
@@ -57,6 +62,7 @@ class ClausePlan:
     weights: list[float]  # IDF of each unit
     relaxed_weights: list[float]  # the same, zero for units too common to count in a relaxed hit
     quality: float = 1.0  # what each hit is worth: BACKOFF_QUALITY for a clause without its leading word
+    head_needed: bool = False  # a relaxed title hit must hold the head unit (RELAXED_HEAD_MAX_SHARE)
 
 
 def plan_interest(index: PaperIndex, compiled: CompiledInterest) -> list[ClausePlan]:
@@ -124,7 +130,11 @@ def _plan_clause(index: PaperIndex, clause: Clause, units: list[UnitPlan], *, re
     relaxed, specific = (
         _relaxed_candidates(units, weights) if relax and len(units) > 1 and any(u.specific for u in units) else (0, [])
     )
-    return ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else [])
+    head = units[clause.head]
+    head_needed = head.frequency_bits.bit_count() <= RELAXED_HEAD_MAX_SHARE * len(index)
+    plan = ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else [])
+    plan.head_needed = head_needed
+    return plan
 
 
 def plan_unit(index: PaperIndex, unit: Unit) -> UnitPlan:

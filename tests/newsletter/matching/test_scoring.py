@@ -121,3 +121,25 @@ def test_a_specific_leading_word_is_never_dropped() -> None:
 def test_nothing_matches_an_interest_absent_from_every_paper() -> None:
     index = index_of(("Graphs", FILLER), ("Images", FILLER))
     assert matched_ids(index, "protein folding") == set()
+
+
+def test_a_relaxed_title_needs_the_head_of_the_interest() -> None:
+    # "video" is rare (2 of 20 papers), "generation" in 6 of them: a title with "video" alone is not enough.
+    others = [(f"Study {n}", f"Text generation for topic {n}. " + FILLER) for n in range(5)]
+    others += [(f"Survey {n}", f"Graphs of kind {n}. " + FILLER) for n in range(13)]
+    index = index_of(
+        ("A Dataset for Instructional Video Comprehension", "Clips of video. A generation step writes captions."),
+        ("Fast Video Generation", "We make video generation fast. " + FILLER),
+        *others,
+    )
+    assert matched_ids(index, "video generation") == {1}
+
+
+def test_a_relaxed_title_may_lack_a_head_that_most_papers_use() -> None:
+    # "learning" is in most papers: "Federated PCA" is about federated learning without it.
+    others = [(f"Study {n}", f"Learning about topic {n}. " + FILLER) for n in range(12)]
+    index = index_of(
+        ("Federated PCA on Manifolds", "Federated clients compute components. We study learning of subspaces."),
+        *others,
+    )
+    assert matched_ids(index, "federated learning") == {0}
