@@ -12,7 +12,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from newsletter.matching import plans
-from newsletter.matching.index import IndexedPaper, PaperIndex, Posting
+from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
 from newsletter.matching.plans import ClausePlan, UnitPlan
 from newsletter.matching.query import Clause
 
@@ -43,7 +43,8 @@ def all_hits(index: PaperIndex, number: int, clause_plans: list[ClausePlan]) -> 
 
 def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
     bit = 1 << number
-    if not (plan.bits | plan.relaxed) & bit:
+    theme = theme_bits(index, plan) & bit if plan.theme else 0
+    if not (plan.bits | plan.relaxed | theme):
         return []
     paper = index.papers[number]
     found: list[tuple[list[Span], int]] = []
@@ -66,6 +67,8 @@ def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
             hits = windows(paper, plan.clause, [spans for spans, _ in found], shared)
     if plan.relaxed_titles & bit and not any(hit.start < paper.title_tokens for hit in hits):
         hits.extend(relaxed_title_hit(paper, plan, [spans for spans, _ in found]))
+    if theme and not hits:
+        hits = theme_hit([spans for spans, _ in found])
     if plan.quality != 1.0:  # a back-off clause (plans.BACKOFF_QUALITY)
         hits = [
             Hit(hit.start, hit.end, hit.quality * plan.quality, hit.parts)
@@ -73,6 +76,42 @@ def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
             if not _inside_compound(paper, hit.start)
         ]
     return hits
+
+
+def theme_hit(per_unit: list[list[Span]]) -> list[Hit]:
+    """Where a theme paper (plans.THEME_MIN_SENTENCES) first has each unit, for the explanation. Its
+    quality is 0: the score of such a paper comes from the rule (scoring.THEME_SCORE), not from the hit."""
+    parts = tuple(sorted(spans[0] for spans in per_unit))
+    return [Hit(parts[0][0], max(end for _, end in parts), 0.0, parts)]
+
+
+def theme_bits(index: PaperIndex, plan: ClausePlan) -> int:
+    """Papers in which every unit of the clause recurs: each in plans.THEME_MIN_SENTENCES sentences."""
+    if plan.theme < 0:
+        theme = -1
+        for unit in plan.units:
+            theme &= _recurring(index, unit)
+            if not theme:
+                break
+        plan.theme = theme
+    return plan.theme
+
+
+def _recurring(index: PaperIndex, unit: UnitPlan) -> int:
+    """Papers with the unit in plans.THEME_MIN_SENTENCES sentences or more; kept on the (shared) unit plan."""
+    if unit.recurring < 0:
+        least = plans.THEME_MIN_SENTENCES
+        found = 0
+        if unit.plain is not None:
+            for number, posting in unit.plain.items():
+                if posting.sentences.bit_count() >= least:
+                    found |= 1 << number
+        else:
+            for number in iter_bits(unit.bits):
+                if unit_spans(index, number, index.papers[number], unit)[1].bit_count() >= least:
+                    found |= 1 << number
+        unit.recurring = found
+    return unit.recurring
 
 
 def _inside_compound(paper: IndexedPaper, token: int) -> bool:

@@ -143,3 +143,21 @@ def test_a_relaxed_title_may_lack_a_head_that_most_papers_use() -> None:
         *others,
     )
     assert matched_ids(index, "federated learning") == {0}
+
+
+_ABOUT_PROMPTS = (
+    "Prompts decide what a frozen model does. Gradient-free optimization has received growing interest. "
+    "We cluster the prompts by their influence on the output. The search space matters for optimization. "
+    "Pruned candidates make short prompts."
+)
+
+
+def test_a_paper_that_keeps_returning_to_every_word_of_the_interest_matches() -> None:
+    index = index_of(
+        ("Black-Box Search via Clustering", _ABOUT_PROMPTS + " Optimization then converges in fewer steps."),
+        ("Clustering Candidates", _ABOUT_PROMPTS),  # "optimization" in two sentences only: a passing theme
+        ("Other", FILLER),
+    )
+    found = matches(index, "prompt optimization")
+    assert [match.paper_id for match in found] == [0]
+    assert {"Prompts", "optimization"} <= set(found[0].explanation.words)
