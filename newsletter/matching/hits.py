@@ -18,6 +18,10 @@ from newsletter.matching.query import Clause
 
 # Extra words allowed between the units of a clause, per gap between units: "reasoning about math
 # problems" for "math reasoning" is one extra word, "math ... long digression ... reasoning" is not a hit.
+# Words in another order than typed need a word between them: English turns a noun phrase round with a
+# function word ("reasoning about math", "generation of videos"); the same words side by side in another
+# order are another phrase ("in-context learning contrasts with ..." is no contrastive learning).
+TURNED_ROUND_NEEDS_A_WORD = True
 SLACK_PER_GAP = 4
 # Quality of a hit with `extra` words more than typed: 1 / (1 + extra / PROXIMITY_DECAY).
 PROXIMITY_DECAY = 2.0
@@ -169,7 +173,8 @@ def variant_spans(
 def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: list[Span], shared: int) -> list[Hit]:
     """Two units (most multi-word interests): each occurrence of the rarer one with the nearest
     occurrence of the other in its sentence, found by bisection rather than by merging both lists."""
-    if len(first) > len(second):
+    swapped = len(first) > len(second)
+    if swapped:
         first, second = second, first
     sentences = paper.sentences
     length = clause.length
@@ -186,6 +191,8 @@ def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: li
                 continue  # another sentence, or the same words: one word cannot stand for two
             low, high = min(span[0], other[0]), max(span[1], other[1])
             extra = high - low - length
+            if extra <= 0 and (other[0] < span[0]) != swapped and TURNED_ROUND_NEEDS_A_WORD:
+                continue  # as close as typed but turned round: "learning contrasts", "optimization prompts"
             if extra <= SLACK_PER_GAP and (best is None or extra < best[0]):
                 best = (extra, low, high, other)
         if best is not None:
@@ -231,6 +238,8 @@ def windows(paper: IndexedPaper, clause: Clause, per_unit: list[list[Span]], sha
             high = part_end
         else:
             extra = high - low - length
+            if extra <= 0 and last != parts and TURNED_ROUND_NEEDS_A_WORD:
+                continue  # the words as close as typed but in another order: another phrase
             if extra <= slack:
                 quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
                 hits.append(Hit(low, high, quality, tuple(parts)))

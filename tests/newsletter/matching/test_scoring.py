@@ -161,3 +161,16 @@ def test_a_paper_that_keeps_returning_to_every_word_of_the_interest_matches() ->
     found = matches(index, "prompt optimization")
     assert [match.paper_id for match in found] == [0]
     assert {"Prompts", "optimization"} <= set(found[0].explanation.words)
+
+
+def test_words_turned_round_need_a_word_between_them() -> None:
+    index = index_of(
+        ("Abrupt learning", "In-context learning contrasts with in-weights learning. " + FILLER),
+        ("Views", "We study learning with contrastive views of images. " + FILLER),
+    )
+    assert matched_ids(index, "contrastive learning") == {1}
+    three = index_of(
+        ("Molecules", "We train neural graph networks on molecules. " + FILLER),
+        ("Citations", "We train graph neural networks on citations. " + FILLER),
+    )
+    assert matched_ids(three, "graph neural networks") == {1}
