@@ -133,6 +133,7 @@ ABLATIONS: dict[str, dict[tuple[ModuleType, str], float]] = {
     "Paperboy": {},
     "without proximity (words must be adjacent)": {(hits, "SLACK_PER_GAP"): 0},
     "words side by side in another order are a hit too": {(hits, "TURNED_ROUND_NEEDS_A_WORD"): False},
+    'without coordination ("language and vision models")': {(hits, "COORDINATION"): False},
     "without the title weight (title = abstract)": {(scoring, "TITLE_WEIGHT"): 1.0},
     "without the relaxed title rule": {(plans, "RELAXED_COVERAGE"): 2.0},
     "relaxed title rule without its head condition": {(plans, "RELAXED_HEAD_MAX_SHARE"): -1.0},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import pairwise
 
 from newsletter.matching import plans
 from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
@@ -22,6 +23,11 @@ from newsletter.matching.query import Clause
 # function word ("reasoning about math", "generation of videos"); the same words side by side in another
 # order are another phrase ("in-context learning contrasts with ..." is no contrastive learning).
 TURNED_ROUND_NEEDS_A_WORD = True
+# "A and B C" is "A C and B C" (right-node raising): the conjunction and one or two words of the second
+# conjunct before the next unit cost nothing ("large language and vision models", "math and physics
+# reasoning"). Only that order: "C of A and B" and lists that run on are left to the proximity decay.
+COORDINATION = True
+_CONJUNCTIONS = frozenset({"and", "or"})
 SLACK_PER_GAP = 4
 # Quality of a hit with `extra` words more than typed: 1 / (1 + extra / PROXIMITY_DECAY).
 PROXIMITY_DECAY = 2.0
@@ -197,6 +203,8 @@ def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: li
                 best = (extra, low, high, other)
         if best is not None:
             extra, low, high, other = best
+            if extra > 0:
+                extra -= _coordinated(paper, min(span[1], other[1]), max(span[0], other[0]))
             quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
             hits.append(Hit(low, high, quality, (span, other) if span < other else (other, span)))
     return hits
@@ -241,9 +249,18 @@ def windows(paper: IndexedPaper, clause: Clause, per_unit: list[list[Span]], sha
             if extra <= 0 and last != parts and TURNED_ROUND_NEEDS_A_WORD:
                 continue  # the words as close as typed but in another order: another phrase
             if extra <= slack:
+                if extra > 0:
+                    extra -= sum(_coordinated(paper, a[1], b[0]) for a, b in pairwise(parts))
                 quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
                 hits.append(Hit(low, high, quality, tuple(parts)))
     return hits
+
+
+def _coordinated(paper: IndexedPaper, end: int, start: int) -> int:
+    """How many words between two units are a coordinated conjunct that shares the next unit, and so do not
+    part them: "large language and vision models" holds "large language models"."""
+    gap = start - end
+    return gap if COORDINATION and 2 <= gap <= 3 and paper.surfaces[end] in _CONJUNCTIONS else 0
 
 
 def relaxed_title_hit(paper: IndexedPaper, plan: ClausePlan, per_unit: list[list[Span]]) -> list[Hit]:

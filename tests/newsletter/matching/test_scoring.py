@@ -174,3 +174,13 @@ def test_words_turned_round_need_a_word_between_them() -> None:
         ("Citations", "We train graph neural networks on citations. " + FILLER),
     )
     assert matched_ids(three, "graph neural networks") == {1}
+
+
+def test_a_coordinated_word_between_the_units_does_not_part_them() -> None:
+    index = index_of(
+        ("Ensembles", "Broad experiments with large language and vision models show gains. " + FILLER),
+        ("Rivers", "Large rivers, language of the region, and the valley models are compared. " + FILLER),
+    )
+    assert matched_ids(index, "large language models") == {0}
+    hits = paper_hits(index, 0, compile_interest("large language models", acronyms=index.acronyms))
+    assert [hit.quality for hit in hits] == [1.0]  # as good as the words side by side
