@@ -2,8 +2,9 @@
 
 A hit is one place where every unit of a clause occurs within a small window of one sentence. Its quality
 is 1 when the words are as close as the subscriber typed them and falls as other words come between;
-past the window it is no hit at all, so words far apart and about other things never match. A title that
-carries the specific part of the interest is a hit too (plans.RELAXED_COVERAGE).
+past the window it is no hit at all, so words far apart and about other things never match. Words side by
+side in another order than typed are no hit, and a coordinated conjunct between units costs nothing. A title
+that carries the specific part of the interest and its head is a hit too (plans.RELAXED_COVERAGE).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ class Posting:
 
 # A web address: a scheme or "www." and everything up to the next space. Its words name a repository or a
 # page, whatever the paper is about, so they are not indexed (the text, and so snippets, keep it).
+SKIP_WEB_ADDRESSES = True
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 # Closed forms are indexed for hyphen chains up to this many parts: "state-of-the-art" has four.
@@ -119,7 +120,7 @@ def _index_paper(paper: PaperText, interned: dict[str, str]) -> IndexedPaper:
 
 def _prose(text: str, tokens: list[Token]) -> list[Token]:
     """The tokens outside web addresses: "github.com/org/Federated-Learning" is a link, not a topic."""
-    links = [found.span() for found in _URL.finditer(text)]
+    links = [found.span() for found in _URL.finditer(text)] if SKIP_WEB_ADDRESSES else []
     if not links:
         return tokens
     return [token for token in tokens if not any(start <= token.start < end for start, end in links)]

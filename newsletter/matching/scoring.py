@@ -3,7 +3,8 @@
 A paper's score is TITLE_WEIGHT x the best title hit plus the abstract hits summed and saturated the way
 BM25 does (k1, b): a second mention adds less than the first, and a mention in a long abstract weighs less
 than in a short one. A paper matches at score >= THRESHOLD: any title hit, or an abstract that mentions the
-interest plainly at least once in an abstract of ordinary length.
+interest plainly at least once in an abstract of ordinary length, or a paper that keeps to the theme (every
+unit of a multi-word clause in plans.THEME_MIN_SENTENCES of its sentences), at THEME_SCORE.
 
 Evaluation is planned once per interest (plans.py: postings fetched, bit sets of candidate papers
 computed), then each candidate paper costs a few dictionary look-ups (hits.py); this is what percolation
