@@ -54,7 +54,7 @@ def all_hits(index: PaperIndex, number: int, clause_plans: list[ClausePlan]) -> 
 
 def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
     bit = 1 << number
-    theme = theme_bits(index, plan) & bit if plan.theme else 0
+    theme = (plan.theme if plan.theme >= 0 else theme_bits(index, plan)) & bit
     if not (plan.bits | plan.relaxed | theme):
         return []
     paper = index.papers[number]
@@ -100,7 +100,9 @@ def theme_bits(index: PaperIndex, plan: ClausePlan) -> int:
     """Papers in which every unit of the clause recurs: each in plans.THEME_MIN_SENTENCES sentences."""
     if plan.theme < 0:
         theme = -1
-        for unit in plan.units:
+        # Plain words first: their papers are found from the postings alone, and when they rule out every
+        # paper a compound's or acronym's (which needs its spans paper by paper) is never worked out.
+        for unit in sorted(plan.units, key=lambda unit: unit.plain is None):
             theme &= _recurring(index, unit)
             if not theme:
                 break
