@@ -39,6 +39,7 @@ from newsletter.matching import (  # noqa: E402
     plans,
     scoring,
 )
+from newsletter.matching import index as index_module  # noqa: E402
 from newsletter.matching.scoring import score_interest  # noqa: E402
 from newsletter.matching.text import normalise, tokenise  # noqa: E402
 from papers.parsers import parse_dump  # noqa: E402
@@ -131,9 +132,14 @@ def paperboy_method(papers: dict[str, str], *, acronyms: bool = True) -> Method:
 # read at call time, so patching them for one run is enough).
 ABLATIONS: dict[str, dict[tuple[ModuleType, str], float]] = {
     "Paperboy": {},
+    "words of web addresses indexed too": {(index_module, "SKIP_WEB_ADDRESSES"): False},
     "without proximity (words must be adjacent)": {(hits, "SLACK_PER_GAP"): 0},
+    "words side by side in another order are a hit too": {(hits, "TURNED_ROUND_NEEDS_A_WORD"): False},
+    'without coordination ("language and vision models")': {(hits, "COORDINATION"): False},
     "without the title weight (title = abstract)": {(scoring, "TITLE_WEIGHT"): 1.0},
     "without the relaxed title rule": {(plans, "RELAXED_COVERAGE"): 2.0},
+    "relaxed title rule without its head condition": {(plans, "RELAXED_HEAD_MAX_SHARE"): -1.0},
+    "without the theme rule (every word recurring in 3 sentences)": {(plans, "THEME_MIN_SENTENCES"): 10**6},
     "without the back-off (a long interest needs every word)": {(plans, "BACKOFF_MIN_UNITS"): 99},
     "one abstract mention is never enough (threshold 1.2)": {(scoring, "THRESHOLD"): 1.2},
 }

@@ -2,22 +2,33 @@
 
 A hit is one place where every unit of a clause occurs within a small window of one sentence. Its quality
 is 1 when the words are as close as the subscriber typed them and falls as other words come between;
-past the window it is no hit at all, so words far apart and about other things never match. A title that
-carries the specific part of the interest is a hit too (plans.RELAXED_COVERAGE).
+past the window it is no hit at all, so words far apart and about other things never match. Words side by
+side in another order than typed are no hit, and a coordinated conjunct between units costs nothing. A title
+that carries the specific part of the interest and its head is a hit too (plans.RELAXED_COVERAGE).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import pairwise
 
 from newsletter.matching import plans
-from newsletter.matching.index import IndexedPaper, PaperIndex, Posting
+from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
 from newsletter.matching.plans import ClausePlan, UnitPlan
 from newsletter.matching.query import Clause
 
 # Extra words allowed between the units of a clause, per gap between units: "reasoning about math
 # problems" for "math reasoning" is one extra word, "math ... long digression ... reasoning" is not a hit.
+# Words in another order than typed need a word between them: English turns a noun phrase round with a
+# function word ("reasoning about math", "generation of videos"); the same words side by side in another
+# order are another phrase ("in-context learning contrasts with ..." is no contrastive learning).
+TURNED_ROUND_NEEDS_A_WORD = True
+# "A and B C" is "A C and B C" (right-node raising): the conjunction and one or two words of the second
+# conjunct before the next unit cost nothing ("large language and vision models", "math and physics
+# reasoning"). Only that order: "C of A and B" and lists that run on are left to the proximity decay.
+COORDINATION = True
+_CONJUNCTIONS = frozenset({"and", "or"})
 SLACK_PER_GAP = 4
 # Quality of a hit with `extra` words more than typed: 1 / (1 + extra / PROXIMITY_DECAY).
 PROXIMITY_DECAY = 2.0
@@ -43,7 +54,8 @@ def all_hits(index: PaperIndex, number: int, clause_plans: list[ClausePlan]) -> 
 
 def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
     bit = 1 << number
-    if not (plan.bits | plan.relaxed) & bit:
+    theme = (plan.theme if plan.theme >= 0 else theme_bits(index, plan)) & bit
+    if not (plan.bits | plan.relaxed | theme):
         return []
     paper = index.papers[number]
     found: list[tuple[list[Span], int]] = []
@@ -66,6 +78,8 @@ def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
             hits = windows(paper, plan.clause, [spans for spans, _ in found], shared)
     if plan.relaxed_titles & bit and not any(hit.start < paper.title_tokens for hit in hits):
         hits.extend(relaxed_title_hit(paper, plan, [spans for spans, _ in found]))
+    if theme and not hits:
+        hits = theme_hit([spans for spans, _ in found])
     if plan.quality != 1.0:  # a back-off clause (plans.BACKOFF_QUALITY)
         hits = [
             Hit(hit.start, hit.end, hit.quality * plan.quality, hit.parts)
@@ -73,6 +87,44 @@ def clause_hits(index: PaperIndex, number: int, plan: ClausePlan) -> list[Hit]:
             if not _inside_compound(paper, hit.start)
         ]
     return hits
+
+
+def theme_hit(per_unit: list[list[Span]]) -> list[Hit]:
+    """Where a theme paper (plans.THEME_MIN_SENTENCES) first has each unit, for the explanation. Its
+    quality is 0: the score of such a paper comes from the rule (scoring.THEME_SCORE), not from the hit."""
+    parts = tuple(sorted(spans[0] for spans in per_unit))
+    return [Hit(parts[0][0], max(end for _, end in parts), 0.0, parts)]
+
+
+def theme_bits(index: PaperIndex, plan: ClausePlan) -> int:
+    """Papers in which every unit of the clause recurs: each in plans.THEME_MIN_SENTENCES sentences."""
+    if plan.theme < 0:
+        theme = -1
+        # Plain words first: their papers are found from the postings alone, and when they rule out every
+        # paper a compound's or acronym's (which needs its spans paper by paper) is never worked out.
+        for unit in sorted(plan.units, key=lambda unit: unit.plain is None):
+            theme &= _recurring(index, unit)
+            if not theme:
+                break
+        plan.theme = theme
+    return plan.theme
+
+
+def _recurring(index: PaperIndex, unit: UnitPlan) -> int:
+    """Papers with the unit in plans.THEME_MIN_SENTENCES sentences or more; kept on the (shared) unit plan."""
+    if unit.recurring < 0:
+        least = plans.THEME_MIN_SENTENCES
+        found = 0
+        if unit.plain is not None:
+            for number, posting in unit.plain.items():
+                if posting.sentences.bit_count() >= least:
+                    found |= 1 << number
+        else:
+            for number in iter_bits(unit.bits):
+                if unit_spans(index, number, index.papers[number], unit)[1].bit_count() >= least:
+                    found |= 1 << number
+        unit.recurring = found
+    return unit.recurring
 
 
 def _inside_compound(paper: IndexedPaper, token: int) -> bool:
@@ -130,7 +182,8 @@ def variant_spans(
 def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: list[Span], shared: int) -> list[Hit]:
     """Two units (most multi-word interests): each occurrence of the rarer one with the nearest
     occurrence of the other in its sentence, found by bisection rather than by merging both lists."""
-    if len(first) > len(second):
+    swapped = len(first) > len(second)
+    if swapped:
         first, second = second, first
     sentences = paper.sentences
     length = clause.length
@@ -147,10 +200,14 @@ def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: li
                 continue  # another sentence, or the same words: one word cannot stand for two
             low, high = min(span[0], other[0]), max(span[1], other[1])
             extra = high - low - length
+            if extra <= 0 and (other[0] < span[0]) != swapped and TURNED_ROUND_NEEDS_A_WORD:
+                continue  # as close as typed but turned round: "learning contrasts", "optimization prompts"
             if extra <= SLACK_PER_GAP and (best is None or extra < best[0]):
                 best = (extra, low, high, other)
         if best is not None:
             extra, low, high, other = best
+            if extra > 0:
+                extra -= _coordinated(paper, min(span[1], other[1]), max(span[0], other[0]))
             quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
             hits.append(Hit(low, high, quality, (span, other) if span < other else (other, span)))
     return hits
@@ -192,14 +249,28 @@ def windows(paper: IndexedPaper, clause: Clause, per_unit: list[list[Span]], sha
             high = part_end
         else:
             extra = high - low - length
+            if extra <= 0 and last != parts and TURNED_ROUND_NEEDS_A_WORD:
+                continue  # the words as close as typed but in another order: another phrase
             if extra <= slack:
+                if extra > 0:
+                    extra -= sum(_coordinated(paper, a[1], b[0]) for a, b in pairwise(parts))
                 quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
                 hits.append(Hit(low, high, quality, tuple(parts)))
     return hits
 
 
+def _coordinated(paper: IndexedPaper, end: int, start: int) -> int:
+    """How many words between two units are a coordinated conjunct that shares the next unit, and so do not
+    part them: "large language and vision models" holds "large language models"."""
+    gap = start - end
+    return gap if COORDINATION and 2 <= gap <= 3 and paper.surfaces[end] in _CONJUNCTIONS else 0
+
+
 def relaxed_title_hit(paper: IndexedPaper, plan: ClausePlan, per_unit: list[list[Span]]) -> list[Hit]:
     title = paper.title_tokens
+    head = per_unit[plan.clause.head]
+    if plan.head_needed and not (head and head[0][0] < title):
+        return []  # "Instructional Video Comprehension" is about comprehension, not video generation
     found: list[Span] = []
     covered = 0.0
     for weight, spans in zip(plan.relaxed_weights, per_unit, strict=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newsletter.matching.acronyms import AcronymLookup, AcronymTable, ExpansionKey, find_definitions
-from newsletter.matching.text import normalise, sentence_starts, stem, tokenise
+from newsletter.matching.text import Token, normalise, sentence_starts, stem, tokenise
 
 PaperId = int | str
 
@@ -25,6 +25,11 @@ class Posting:
     sentences: int
     title: int  # how many of the spans are in the title (they come first)
 
+
+# A web address: a scheme or "www." and everything up to the next space. Its words name a repository or a
+# page, whatever the paper is about, so they are not indexed (the text, and so snippets, keep it).
+SKIP_WEB_ADDRESSES = True
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
 
 # Closed forms are indexed for hyphen chains up to this many parts: "state-of-the-art" has four.
 _MAX_COMPOUND_PARTS = 4
@@ -94,7 +99,7 @@ def _index_paper(paper: PaperText, interned: dict[str, str]) -> IndexedPaper:
     title = " ".join(normalise(paper.title).split())  # one line, so the first newline ends it
     abstract = normalise(paper.abstract)
     text = f"{title}\n{abstract}"
-    tokens = tokenise(text)
+    tokens = _prose(text, tokenise(text))
     title_tokens = sum(1 for token in tokens if token.start < len(title))
     starts = [start - title_tokens for start in sentence_starts(text, tokens) if start > title_tokens]
     sentences = [0] * title_tokens + _sentence_numbers(len(tokens) - title_tokens, starts)
@@ -111,6 +116,14 @@ def _index_paper(paper: PaperText, interned: dict[str, str]) -> IndexedPaper:
         definitions={d.acronym_key: d.expansion_key for d in find_definitions(text)},
         abstract_tokens=len(tokens) - title_tokens,
     )
+
+
+def _prose(text: str, tokens: list[Token]) -> list[Token]:
+    """The tokens outside web addresses: "github.com/org/Federated-Learning" is a link, not a topic."""
+    links = [found.span() for found in _URL.finditer(text)] if SKIP_WEB_ADDRESSES else []
+    if not links:
+        return tokens
+    return [token for token in tokens if not any(start <= token.start < end for start, end in links)]
 
 
 def _sentence_numbers(count: int, starts: list[int]) -> list[int]:

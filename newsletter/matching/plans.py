@@ -21,11 +21,20 @@ from newsletter.matching.text import stem
 RELAXED_COVERAGE = 0.5
 # ... and only words specific enough to stand for a topic count there: found in at most this share of papers.
 RELAXED_MAX_SHARE = 0.1
+# A relaxed title hit needs the head of the interest's noun phrase in the title too (Clause.head): the other
+# words only say which kind of it ("video generation" is a kind of generation, "video comprehension" is not).
+# Unless the head is in more than this share of the papers: a word most papers use ("learning") tells
+# nothing about a title, and "Federated PCA" is about federated learning.
+RELAXED_HEAD_MAX_SHARE = 0.5
 # An interest of three or more words led by a common word ("large language models", "deep reinforcement
 # learning") also matches without that word, each hit worth this much of a full one: a paper about language
 # models is what such a subscriber means. A title hit still counts, a single passing mention in an abstract
 # does not. A leading word specific enough to stand for a topic (RELAXED_MAX_SHARE: "graph" in "graph neural
 # networks") makes the topic and is never dropped.
+# A paper that comes back to every word of a multi-word interest, each in at least this many of its
+# sentences (the title is one), is about the interest even where the words never meet: "Black-Box Prompt
+# Search" whose abstract keeps to prompts and to optimization. Such a paper matches, at the threshold.
+THEME_MIN_SENTENCES = 3
 BACKOFF_MIN_UNITS = 3
 BACKOFF_QUALITY = 0.45
 # Up to this many candidate papers, checking each for a shared sentence is cheaper than mapping sentences.
@@ -45,6 +54,7 @@ class UnitPlan:
     plain: dict[int, Posting] | None  # the postings, when the unit is one plain word (the common case)
     weight: float  # IDF
     specific: bool  # rare enough to stand for a topic in a relaxed title hit (RELAXED_MAX_SHARE)
+    recurring: int = -1  # papers with the unit in THEME_MIN_SENTENCES sentences; -1 until needed
 
 
 @dataclass(slots=True)
@@ -57,6 +67,10 @@ class ClausePlan:
     weights: list[float]  # IDF of each unit
     relaxed_weights: list[float]  # the same, zero for units too common to count in a relaxed hit
     quality: float = 1.0  # what each hit is worth: BACKOFF_QUALITY for a clause without its leading word
+    head_needed: bool = False  # a relaxed title hit must hold the head unit (RELAXED_HEAD_MAX_SHARE)
+    # Papers in which every unit recurs (THEME_MIN_SENTENCES); -1 until hits.theme_bits works it out, and
+    # 0 where the rule does not apply (one unit, a back-off clause, an exclusion).
+    theme: int = 0
 
 
 def plan_interest(index: PaperIndex, compiled: CompiledInterest) -> list[ClausePlan]:
@@ -124,7 +138,12 @@ def _plan_clause(index: PaperIndex, clause: Clause, units: list[UnitPlan], *, re
     relaxed, specific = (
         _relaxed_candidates(units, weights) if relax and len(units) > 1 and any(u.specific for u in units) else (0, [])
     )
-    return ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else [])
+    head = units[clause.head]
+    head_needed = head.frequency_bits.bit_count() <= RELAXED_HEAD_MAX_SHARE * len(index)
+    plan = ClausePlan(clause, units, bits, relaxed & ~bits, relaxed, weights, specific if relaxed else [])
+    plan.head_needed = head_needed
+    plan.theme = -1 if relax and len(units) > 1 else 0
+    return plan
 
 
 def plan_unit(index: PaperIndex, unit: Unit) -> UnitPlan:

@@ -58,17 +58,20 @@ class Unit:
 class Clause:
     units: tuple[Unit, ...]
     length: int  # tokens of the clause as written, stop words included: the span of a perfect hit
+    # Which unit is the head of the noun phrase, the word the others qualify: the last one ("generation" in
+    # "video generation"), or the last before a function word ("learning" in "learning with noisy labels").
+    head: int = -1
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Hashed again and again (caches, de-duplication); a frozen dataclass would rehash the tree.
-        object.__setattr__(self, "_hash", hash((self.units, self.length)))
+        object.__setattr__(self, "_hash", hash((self.units, self.length, self.head)))
 
     def __hash__(self) -> int:
         return self._hash
 
     def __reduce__(self) -> tuple[type[Clause], tuple[object, ...]]:
-        return Clause, (self.units, self.length)
+        return Clause, (self.units, self.length, self.head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,19 @@ def _clause(units: list[Unit]) -> Clause:
     content = [unit for unit in units if not unit.stop_word] or units
     # "models that model" looks for one word, not two: units that search for the same thing are one.
     unique = {(unit.variants, unit.acronym): unit for unit in reversed(content)}
-    return Clause(units=tuple(reversed(unique.values())), length=length)
+    kept = tuple(reversed(unique.values()))
+    head = _head(units)
+    return Clause(units=kept, length=length, head=kept.index(head) if head in kept else len(kept) - 1)
+
+
+def _head(units: list[Unit]) -> Unit:
+    """The head of an English noun phrase: its last word, or the last before a function word that follows
+    a content word ("learning" in "learning with noisy labels", "models" in "large language models")."""
+    head = units[-1]
+    for position, unit in enumerate(units):
+        if unit.stop_word and position and not units[position - 1].stop_word:
+            return units[position - 1]
+    return head
 
 
 def _acronym_clauses(terms: tuple[Term, ...], units: list[Unit], acronyms: AcronymLookup) -> list[Clause]:

@@ -3,7 +3,8 @@
 A paper's score is TITLE_WEIGHT x the best title hit plus the abstract hits summed and saturated the way
 BM25 does (k1, b): a second mention adds less than the first, and a mention in a long abstract weighs less
 than in a short one. A paper matches at score >= THRESHOLD: any title hit, or an abstract that mentions the
-interest plainly at least once in an abstract of ordinary length.
+interest plainly at least once in an abstract of ordinary length, or a paper that keeps to the theme (every
+unit of a multi-word clause in plans.THEME_MIN_SENTENCES of its sentences), at THEME_SCORE.
 
 Evaluation is planned once per interest (plans.py: postings fetched, bit sets of candidate papers
 computed), then each candidate paper costs a few dictionary look-ups (hits.py); this is what percolation
@@ -19,6 +20,7 @@ from newsletter.matching.hits import (
     non_overlapping,
     pair_hits,
     relaxed_title_hit,
+    theme_bits,
     unit_spans,
 )
 from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
@@ -29,6 +31,9 @@ TITLE_WEIGHT = 2.0
 THRESHOLD = 0.75
 K1 = 1.2
 B = 0.75
+# What a paper scores when every word of the interest recurs in it (plans.THEME_MIN_SENTENCES) but its own
+# hits score less: just enough to match, below any paper with a plain hit in its title.
+THEME_SCORE = THRESHOLD
 
 _ABSENT = Posting(spans=[], sentences=0, title=0)
 
@@ -37,8 +42,12 @@ def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[
     """(paper number, score) of every paper that matches, in paper order."""
     plans = plan_interest(index, compiled)
     bits = 0
+    theme = 0
     for plan in plans:
         bits |= plan.bits | plan.relaxed
+        if plan.theme:
+            theme |= theme_bits(index, plan)
+    bits |= theme
     if compiled.excludes and bits:
         bits &= ~excluded(index, compiled)
     scored: list[tuple[int, float]] = []
@@ -51,7 +60,7 @@ def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[
         return scored
     only = plans[0] if len(plans) == 1 else None
     if only is not None and len(only.units) == 2 and only.units[0].plain and only.units[1].plain:
-        return _score_plain_pair(index, only, bits)
+        return _score_plain_pair(index, only, bits, theme)
     for number in iter_bits(bits):
         if only is not None:
             hits = clause_hits(index, number, only)
@@ -59,12 +68,14 @@ def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[
             hits = [hit for plan in plans for hit in clause_hits(index, number, plan)]
         if hits:
             score = score_paper(index, number, non_overlapping(hits))
+            if theme >> number & 1 and score < THEME_SCORE:
+                score = THEME_SCORE
             if score >= THRESHOLD:
                 scored.append((number, score))
     return scored
 
 
-def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int) -> list[tuple[int, float]]:
+def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int, theme: int) -> list[tuple[int, float]]:
     """The commonest multi-word interest, two plain words: _clause_hits inlined, for speed only."""
     first, second = plan.units[0].plain or {}, plan.units[1].plain or {}
     relaxed = plan.relaxed_titles
@@ -77,10 +88,11 @@ def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int) -> list[tu
         hits = pair_hits(paper, plan.clause, one.spans, two.spans, shared) if shared else []
         if relaxed >> number & 1 and not any(hit.start < paper.title_tokens for hit in hits):
             hits.extend(relaxed_title_hit(paper, plan, [one.spans, two.spans]))
-        if hits:
-            score = score_paper(index, number, non_overlapping(hits))
-            if score >= THRESHOLD:
-                scored.append((number, score))
+        score = score_paper(index, number, non_overlapping(hits)) if hits else 0.0
+        if theme >> number & 1 and score < THEME_SCORE:
+            score = THEME_SCORE
+        if score >= THRESHOLD:
+            scored.append((number, score))
     return scored
 
 

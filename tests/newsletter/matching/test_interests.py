@@ -88,3 +88,13 @@ def test_a_compiled_interest_survives_pickling_with_its_hash_recomputed() -> Non
     copy = pickle.loads(pickle.dumps(compiled))
     assert copy == compiled and hash(copy) == hash(compiled) and copy.text == compiled.text
     assert {compiled: 1}[copy] == 1
+
+
+def test_the_head_of_an_interest_is_its_last_word_or_the_last_before_a_function_word() -> None:
+    def head(text: str) -> str:
+        clause = compile_interest(text).clauses[0]
+        return clause.units[clause.head].label
+
+    assert head("video generation") == "generation"
+    assert head("learning with noisy labels") == "learning"
+    assert head("large language models") == "models"

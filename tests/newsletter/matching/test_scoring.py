@@ -121,3 +121,66 @@ def test_a_specific_leading_word_is_never_dropped() -> None:
 def test_nothing_matches_an_interest_absent_from_every_paper() -> None:
     index = index_of(("Graphs", FILLER), ("Images", FILLER))
     assert matched_ids(index, "protein folding") == set()
+
+
+def test_a_relaxed_title_needs_the_head_of_the_interest() -> None:
+    # "video" is rare (2 of 20 papers), "generation" in 6 of them: a title with "video" alone is not enough.
+    others = [(f"Study {n}", f"Text generation for topic {n}. " + FILLER) for n in range(5)]
+    others += [(f"Survey {n}", f"Graphs of kind {n}. " + FILLER) for n in range(13)]
+    index = index_of(
+        ("A Dataset for Instructional Video Comprehension", "Clips of video. A generation step writes captions."),
+        ("Fast Video Generation", "We make video generation fast. " + FILLER),
+        *others,
+    )
+    assert matched_ids(index, "video generation") == {1}
+
+
+def test_a_relaxed_title_may_lack_a_head_that_most_papers_use() -> None:
+    # "learning" is in most papers: "Federated PCA" is about federated learning without it.
+    others = [(f"Study {n}", f"Learning about topic {n}. " + FILLER) for n in range(12)]
+    index = index_of(
+        ("Federated PCA on Manifolds", "Federated clients compute components. We study learning of subspaces."),
+        *others,
+    )
+    assert matched_ids(index, "federated learning") == {0}
+
+
+_ABOUT_PROMPTS = (
+    "Prompts decide what a frozen model does. Gradient-free optimization has received growing interest. "
+    "We cluster the prompts by their influence on the output. The search space matters for optimization. "
+    "Pruned candidates make short prompts."
+)
+
+
+def test_a_paper_that_keeps_returning_to_every_word_of_the_interest_matches() -> None:
+    index = index_of(
+        ("Black-Box Search via Clustering", _ABOUT_PROMPTS + " Optimization then converges in fewer steps."),
+        ("Clustering Candidates", _ABOUT_PROMPTS),  # "optimization" in two sentences only: a passing theme
+        ("Other", FILLER),
+    )
+    found = matches(index, "prompt optimization")
+    assert [match.paper_id for match in found] == [0]
+    assert {"Prompts", "optimization"} <= set(found[0].explanation.words)
+
+
+def test_words_turned_round_need_a_word_between_them() -> None:
+    index = index_of(
+        ("Abrupt learning", "In-context learning contrasts with in-weights learning. " + FILLER),
+        ("Views", "We study learning with contrastive views of images. " + FILLER),
+    )
+    assert matched_ids(index, "contrastive learning") == {1}
+    three = index_of(
+        ("Molecules", "We train neural graph networks on molecules. " + FILLER),
+        ("Citations", "We train graph neural networks on citations. " + FILLER),
+    )
+    assert matched_ids(three, "graph neural networks") == {1}
+
+
+def test_a_coordinated_word_between_the_units_does_not_part_them() -> None:
+    index = index_of(
+        ("Ensembles", "Broad experiments with large language and vision models show gains. " + FILLER),
+        ("Rivers", "Large rivers, language of the region, and the valley models are compared. " + FILLER),
+    )
+    assert matched_ids(index, "large language models") == {0}
+    hits = paper_hits(index, 0, compile_interest("large language models", acronyms=index.acronyms))
+    assert [hit.quality for hit in hits] == [1.0]  # as good as the words side by side

@@ -69,3 +69,12 @@ def test_a_closed_compound_matches_its_hyphenated_form_and_back() -> None:
     )
     assert matched_ids(index, "pretraining") == {0, 1}
     assert matched_ids(index, "pre-training") == {0, 1}
+
+
+def test_words_of_a_web_address_are_not_indexed() -> None:
+    index = index_of(
+        ("Hessian alignment", "We align Hessians. Code: https://github.com/lab/Federated-Learning/tree/main/x"),
+        ("Clients", "We study federated learning across hospitals. Code: www.example.org/fl"),
+    )
+    assert matched_ids(index, "federated learning") == {1}
+    assert "https://github.com/lab/Federated-Learning" in index.papers[0].text  # kept for snippets
