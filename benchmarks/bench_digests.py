@@ -27,14 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import random
 import re
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -322,9 +324,18 @@ class PhaseTimer:
         return timed
 
 
-def stage_plan(*, at: str) -> dict[str, Any]:
+def stage_plan(*, at: str, dispatch: bool = False) -> dict[str, Any]:
+    """`digest_plan`; with `dispatch`, each committed chunk's pending ids are printed as send chunks ("chunk
+    [ids]" lines), as `digest_tick` queues them, for the send workers of an overlapped run."""
     _django(create=False)
+    from django.conf import settings
+
     from newsletter.services import digests
+
+    def dispatched(ids: list[int]) -> None:
+        size = settings.PAPERBOY_SEND_CHUNK
+        for start in range(0, len(ids), size):
+            print("chunk", json.dumps(ids[start : start + size]), flush=True)
 
     timer = PhaseTimer()
     digests._chunks = timer.wrap_iterator("due", digests._chunks)
@@ -338,7 +349,7 @@ def stage_plan(*, at: str) -> dict[str, Any]:
     digests._chunk_write = overlapped.wrap("ledger writes", digests._chunk_write)
     digests._ledger_write = overlapped.wrap("of which rows inserted", digests._ledger_write)
     cpu, started = _cpu(), time.perf_counter()
-    report = digests.digest_plan(at=datetime.fromisoformat(at))
+    report = digests.digest_plan(at=datetime.fromisoformat(at), on_written=dispatched if dispatch else None)
     seconds = time.perf_counter() - started
     phases = dict(timer.seconds)
     phases["rest (ledger rows built, JSON)"] = seconds - sum(phases.values())
@@ -358,7 +369,7 @@ def stage_plan(*, at: str) -> dict[str, Any]:
 
 
 def stage_render(*, sample: int) -> dict[str, Any]:
-    """DigestRenderer over `sample` pending deliveries in one process (one core), twice.
+    """DigestRenderer over `sample` planned deliveries in one process (one core), twice (nothing is sent).
 
     The first pass also renders what is shared (the shell; each paper's block skeleton; each (paper, interest)
     block with the matcher's explanation, once per edition and process); the second is assembly only.
@@ -367,7 +378,8 @@ def stage_render(*, sample: int) -> dict[str, Any]:
     from newsletter.models import Delivery
     from newsletter.services.sending import renderer_for
 
-    ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+    planned = Delivery.objects.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENT])
+    ids = list(planned.order_by("pk").values_list("pk", flat=True))
     step = max(1, len(ids) // sample)
     ids = ids[::step][:sample]
     began = time.perf_counter()
@@ -399,8 +411,9 @@ def stage_render(*, sample: int) -> dict[str, Any]:
 # --- stage: hand-off (one of the send workers) ------------------------------------------------------------
 
 
-def stage_send_worker(*, worker: int, workers: int) -> dict[str, Any]:
-    """Like a Celery worker process: `deliveries_send` on every `workers`-th chunk of the pending ids."""
+def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dict[str, Any]:
+    """Like a Celery worker process: `deliveries_send` on every `workers`-th chunk of the pending ids, or
+    (`queued`) on each chunk given on standard input ("ids [...]"; answers "done"), until "stop"."""
     _django(create=False)
     from django.conf import settings
 
@@ -412,11 +425,15 @@ def stage_send_worker(*, worker: int, workers: int) -> dict[str, Any]:
     sending.message_send = timer.wrap("backend", sending.message_send)
     sending._Stamper.stamp = timer.wrap("stamp", sending._Stamper.stamp)  # type: ignore[method-assign]
     rendering.DigestRenderer.render = timer.wrap("render", rendering.DigestRenderer.render)  # type: ignore[method-assign]
-    ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
-    size = settings.PAPERBOY_SEND_CHUNK
-    chunks = [ids[start : start + size] for start in range(0, len(ids), size)][worker::workers]
+    if queued:
+        chunks: Iterator[list[int]] = _chunks_from_stdin()
+    else:
+        ids = list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+        size = settings.PAPERBOY_SEND_CHUNK
+        chunks = iter([ids[start : start + size] for start in range(0, len(ids), size)][worker::workers])
     print("ready", flush=True)
-    sys.stdin.readline()  # the parent starts every worker at once
+    if not queued:
+        sys.stdin.readline()  # the parent starts every worker at once
     totals: dict[str, int] = defaultdict(int)
     cpu, started = _cpu(), time.time()
     for chunk in chunks:
@@ -425,6 +442,8 @@ def stage_send_worker(*, worker: int, workers: int) -> dict[str, Any]:
         totals["failed"] += report.failed
         totals["suppressed"] += report.suppressed
         totals["retry"] += len(report.retry_ids)
+        if queued:
+            print("done", flush=True)
     ended = time.time()
     return {
         **totals,
@@ -434,6 +453,13 @@ def stage_send_worker(*, worker: int, workers: int) -> dict[str, Any]:
         "phases": dict(timer.seconds),
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _chunks_from_stdin() -> Iterator[list[int]]:
+    for line in sys.stdin:
+        if not line.startswith("ids "):
+            return
+        yield json.loads(line[4:])
 
 
 def _run_send_workers(workers: int) -> dict[str, Any]:
@@ -455,12 +481,15 @@ def _run_send_workers(workers: int) -> dict[str, Any]:
         if process.returncode:
             raise SystemExit(f"send worker failed with {process.returncode}")
         results.append(json.loads(output.strip().splitlines()[-1]))
+    return {"seconds": max(r["ended"] for r in results) - min(r["started"] for r in results), **_summed(results)}
+
+
+def _summed(results: list[dict[str, Any]]) -> dict[str, Any]:
     phases: dict[str, float] = defaultdict(float)
     for result in results:
         for name, seconds in result["phases"].items():
             phases[name] += seconds
     return {
-        "seconds": max(r["ended"] for r in results) - min(r["started"] for r in results),
         "sent": sum(r["sent"] for r in results),
         "failed": sum(r["failed"] for r in results),
         "suppressed": sum(r["suppressed"] for r in results),
@@ -469,6 +498,73 @@ def _run_send_workers(workers: int) -> dict[str, Any]:
         "phases_summed_over_workers": dict(phases),
         "peak_rss_mb_per_worker": [r["peak_rss_mb"] for r in results],
     }
+
+
+def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan and send at once, as `digest_tick` runs them: each committed chunk of the ledger is queued at once
+    and sent while planning goes on. The Celery process running the tick sends nothing until it is done, so
+    `workers - 1` processes send meanwhile, all of them after. Returns (plan, hand-off); the hand-off's
+    "seconds" is the daily run's: from the start of planning to the last digest handed over."""
+    command = [sys.executable, __file__, "--stage"]
+    senders = [_piped([*command, "send-worker", "--queued", "--workers", str(workers), "--worker", str(n)])
+               for n in range(workers)]  # fmt: skip
+    for sender in senders:
+        assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
+    started = time.time()
+    planner = _piped([*command, "plan", "--at", at, "--dispatch"])
+    events: queue.Queue[tuple[int, str | None]] = queue.Queue()  # (0: planner, n + 1: sender n; a line or EOF)
+    for source, process in enumerate([planner, *senders]):
+        threading.Thread(target=_lines_into, args=(process.stdout, source, events), daemon=True).start()
+    chunks: deque[str] = deque()
+    idle, busy, plan = list(range(1, workers)), 0, None
+    while plan is None or chunks or busy:
+        source, line = events.get()
+        if line is None and source == 0 and plan is not None:
+            continue  # the planner's end, after its report
+        if line is None:
+            raise SystemExit(f"{'planner' if source == 0 else 'send worker'} stopped early")
+        if source == 0 and line.startswith("chunk "):
+            chunks.append(line[len("chunk ") :].strip())
+        elif source == 0 and line.startswith("{"):
+            plan, plan_ended = json.loads(line), time.time()
+            idle.append(0)  # the planning process is free: it sends too
+        elif source > 0 and line.strip() == "done":
+            busy -= 1
+            idle.append(source - 1)
+        while chunks and idle:
+            _tell(senders[idle.pop()], f"ids {chunks.popleft()}")
+            busy += 1
+    ended = time.time()
+    for sender in senders:
+        _tell(sender, "stop")
+    results: dict[int, dict[str, Any]] = {}
+    while len(results) < workers:
+        source, line = events.get()
+        if line is None and source - 1 in results:
+            continue  # a sender's end, after its report
+        if line is None:
+            raise SystemExit("send worker stopped early")
+        if source > 0 and line.startswith("{"):
+            results[source - 1] = json.loads(line)
+    assert plan is not None
+    hand_off = {"seconds": ended - started, "plan_ended_at": plan_ended - started, **_summed(list(results.values()))}
+    return plan, hand_off
+
+
+def _piped(command: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_DIR)
+
+
+def _lines_into(stream: Any, source: int, events: queue.Queue[tuple[int, str | None]]) -> None:
+    for line in stream:
+        events.put((source, line))
+    events.put((source, None))
+
+
+def _tell(process: subprocess.Popen[str], line: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(line + "\n")
+    process.stdin.flush()
 
 
 def stage_check() -> dict[str, Any]:
@@ -490,18 +586,26 @@ def _stage(name: str, *extra: str) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def run_once(*, size: int, seed: int, workers: int, render_sample: int, baseline_sample: int) -> dict[str, Any]:
+def run_once(
+    *, size: int, seed: int, workers: int, render_sample: int, baseline_sample: int, sequential: bool
+) -> dict[str, Any]:
     load = os.getloadavg()[0]  # other work on the machine skews every figure: recorded with them
     setup = _stage("setup", "--size", str(size), "--seed", str(seed))
     print(f"    setup: {json.dumps(setup)}", flush=True)
     baseline = _stage("baseline", "--sample", str(baseline_sample), "--seed", str(seed))
     print(f"    baseline: {json.dumps(baseline)}", flush=True)
-    plan = _stage("plan", "--at", setup["at"])
-    print(f"    plan: {json.dumps(plan)}", flush=True)
+    if sequential:  # plan, then send: the tick before it queued each chunk as soon as it was written
+        plan = _stage("plan", "--at", setup["at"])
+        print(f"    plan: {json.dumps(plan)}", flush=True)
+        send = _run_send_workers(workers)
+        daily = plan["seconds"] + send["seconds"]
+    else:
+        plan, send = _run_daily_overlapped(at=setup["at"], workers=workers)
+        print(f"    plan (while sending): {json.dumps(plan)}", flush=True)
+        daily = send["seconds"]
+    print(f"    hand-off: {json.dumps(send)}", flush=True)
     render = _stage("render", "--sample", str(render_sample))
     print(f"    render only: {json.dumps(render)}", flush=True)
-    send = _run_send_workers(workers)
-    print(f"    hand-off: {json.dumps(send)}", flush=True)
     ledger = _stage("check")
     print(f"    ledger after: {json.dumps(ledger)}", flush=True)
     assert send["sent"] == plan["planned"] and ledger.get("pending", 0) == 0, (send, plan, ledger)
@@ -513,6 +617,7 @@ def run_once(*, size: int, seed: int, workers: int, render_sample: int, baseline
         "plan": plan,
         "render": render,
         "send": send,
+        "daily_seconds": daily,
     }
 
 
@@ -525,7 +630,7 @@ def summarize(size: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
     plan_phases = medians("plan", "phases")
     send_phases = medians("send", "phases_summed_over_workers")
-    total = median(lambda r: r["plan"]["seconds"] + r["send"]["seconds"])
+    total = median(lambda r: r["daily_seconds"])
     baseline_rate = median(lambda r: r["baseline"]["sent"] / r["baseline"]["seconds"])
     return {
         "subscribers": size,
@@ -544,7 +649,7 @@ def summarize(size: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "send_cpu_seconds": median(lambda r: r["send"]["cpu_seconds"]),
         "send_peak_rss_mb": max(max(r["send"]["peak_rss_mb_per_worker"]) for r in runs),
         "total_seconds": total,
-        "digests_per_second": median(lambda r: r["plan"]["planned"] / (r["plan"]["seconds"] + r["send"]["seconds"])),
+        "digests_per_second": median(lambda r: r["plan"]["planned"] / r["daily_seconds"]),
         "render_per_second_one_core": median(lambda r: r["render"]["rendered"] / r["render"]["render_seconds"]),
         "assembly_per_second_one_core": median(lambda r: r["render"]["rendered"] / r["render"]["assembly_seconds"]),
         "render_mean_kb": median(lambda r: r["render"]["mean_digest_kb"]),
@@ -552,25 +657,29 @@ def summarize(size: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "baseline_per_second": baseline_rate,
         "baseline_sample": runs[0]["baseline"]["sample"],
         "baseline_peak_rss_mb": max(r["baseline"]["peak_rss_mb"] for r in runs),
-        "runs_total_seconds": [round(r["plan"]["seconds"] + r["send"]["seconds"], 1) for r in runs],
+        "runs_total_seconds": [round(r["daily_seconds"], 1) for r in runs],
+        "plan_ended_at": median(lambda r: r["send"].get("plan_ended_at", r["plan"]["seconds"])),
     }
 
 
-def report(row: dict[str, Any], workers: int) -> None:
+def report(row: dict[str, Any], workers: int, *, sequential: bool) -> None:
     ratio = row["digests_per_second"] / row["baseline_per_second"]
+    plan_label = "plan" if sequential else f"plan (while {workers - 1} of {workers} processes send)"
+    hand_off_label = f"hand-off ({workers} processes)" if sequential else "planning and sending, overlapped,"
     print(
         f"\n{row['subscribers']:,} subscribers ({row['planned']:,} digests, {row['skipped']:,} with nothing new; "
         f"{row['papers']} papers, {row['distinct_interests']:,} distinct interests), median of {row['repeats']}:\n"
-        f"  plan {row['plan_seconds']:.1f} s "
+        f"  {plan_label} {row['plan_seconds']:.1f} s "
         + " ".join(f"[{k} {v:.1f} s]" for k, v in row["plan_phases"].items())
         + f", peak RSS {row['plan_peak_rss_mb']:,.0f} MB; in the writer's thread, overlapped: "
         + " ".join(f"[{k} {v:.1f} s]" for k, v in row["plan_writer_thread"].items())
         + "\n"
-        f"  hand-off ({workers} processes) {row['send_seconds']:.1f} s, summed over workers: "
+        f"  {hand_off_label} {row['send_seconds']:.1f} s, summed over workers: "
         + " ".join(f"[{k} {v:.1f} s]" for k, v in row["send_phases_summed_over_workers"].items())
         + f", CPU {row['send_cpu_seconds']:.1f} s, peak RSS per worker {row['send_peak_rss_mb']:,.0f} MB\n"
         f"  daily run {row['total_seconds']:.1f} s = {row['digests_per_second']:,.0f} digests/s "
-        f"(runs {row['runs_total_seconds']})\n"
+        f"(runs {row['runs_total_seconds']}; {'plan + hand-off' if sequential else 'overlapped'}, planning ended "
+        f"at {row['plan_ended_at']:.1f} s)\n"
         f"  render only: {row['render_per_second_one_core']:,.0f} digests/s on one core, shared parts included; "
         f"{row['assembly_per_second_one_core']:,.0f} digests/s once they are rendered "
         f"(mean {row['render_mean_kb']:.1f} KB per digest), peak RSS {row['render_peak_rss_mb']:,.0f} MB\n"
@@ -590,6 +699,13 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--json", type=Path, help="also write every run and the summaries here")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="plan everything, then send (as the tick did before it queued each chunk)",
+    )
+    parser.add_argument("--dispatch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--queued", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sample", type=int, help=argparse.SUPPRESS)
@@ -607,10 +723,10 @@ def main() -> None:
             print(f"  {size:,} subscribers, run {attempt + 1}:", flush=True)
             runs.append(
                 run_once(size=size, seed=args.seed, workers=args.workers, render_sample=args.render_sample,
-                         baseline_sample=args.baseline_sample)
+                         baseline_sample=args.baseline_sample, sequential=args.sequential)
             )  # fmt: skip
         row = summarize(size, runs)
-        report(row, args.workers)
+        report(row, args.workers, sequential=args.sequential)
         everything.append({"summary": row, "runs": runs})
         if args.json:
             args.json.write_text(json.dumps(everything, indent=2))
@@ -622,11 +738,11 @@ def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
     if args.stage == "baseline":
         return stage_baseline(sample=args.sample, seed=args.seed)
     if args.stage == "plan":
-        return stage_plan(at=args.at)
+        return stage_plan(at=args.at, dispatch=args.dispatch)
     if args.stage == "render":
         return stage_render(sample=args.sample)
     if args.stage == "send-worker":
-        return stage_send_worker(worker=args.worker, workers=args.workers)
+        return stage_send_worker(worker=args.worker, workers=args.workers, queued=args.queued)
     if args.stage == "check":
         return stage_check()
     raise SystemExit(f"unknown stage {args.stage}")

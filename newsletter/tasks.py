@@ -52,17 +52,21 @@ def edition_prepare() -> int | None:
 
 @shared_task(name="newsletter.tasks.digest_tick")
 def digest_tick() -> dict[str, int]:
-    """The 15-minute beat job: settle stuck sends, prepare the edition, plan who is due, fan out."""
+    """The 15-minute beat job: settle stuck sends, prepare the edition, plan who is due, fan out.
+
+    Each chunk of the ledger is queued as soon as it is committed, so the other worker processes send while
+    this one plans the rest; then pending rows left from before (queued when the broker was down) go too.
+    """
     recovered = sending.deliveries_recover()
     editions.edition_prepare()
-    report = digests.digest_plan()
-    pending = sorted(set(report.pending_ids) | set(digests.deliveries_pending_ids()))
-    deliveries_dispatch(pending)
+    report = digests.digest_plan(on_written=deliveries_dispatch)
+    left_over = sorted(set(digests.deliveries_pending_ids()) - set(report.pending_ids))
+    deliveries_dispatch(left_over)
     return {
         "due": report.due,
         "planned": report.planned,
         "skipped": report.skipped,
-        "dispatched": len(pending),
+        "dispatched": len(report.pending_ids) + len(left_over),
         **recovered,
     }
 

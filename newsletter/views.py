@@ -197,9 +197,9 @@ def digest_view(request: HttpRequest, token: str) -> HttpResponse:
     from newsletter.services.sending import renderer_for
 
     delivery = digest_from_link(token=token)
-    rendered = renderer_for(delivery).render(
-        delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
-    )
+    renderer = renderer_for(delivery)
+    renderer.explanations_refresh()  # the process's renderer may predate this digest's plan run
+    rendered = renderer.render(delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers)
     response = HttpResponse(rendered.html)
     response["X-Robots-Tag"] = "noindex"
     return response

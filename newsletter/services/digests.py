@@ -83,8 +83,12 @@ def subscribers_due(*, at: datetime, latest: Edition) -> QuerySet[Subscriber]:
     return Subscriber.objects.filter(due, has_new, status=Subscriber.Status.ACTIVE)
 
 
-def digest_plan(*, at: datetime | None = None) -> PlanReport:
-    """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key)."""
+def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
+    """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
+
+    `on_written` gets the pending ids of each chunk of rows once they are committed, while the next chunks
+    are still being matched: sending can start on the first 20,000 digests instead of after the last.
+    """
     at = at or timezone.now()
     report = PlanReport()
     latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
@@ -95,7 +99,7 @@ def digest_plan(*, at: datetime | None = None) -> PlanReport:
     acronyms = acronyms_current()
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
-    with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap()) as writer:
+    with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap(), on_written=on_written) as writer:
         for chunk in _chunks(subscribers_due(at=at, latest=latest)):
             report.due += len(chunk)
             by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
@@ -146,14 +150,15 @@ class _LedgerWriter:
     the other (the writes are mostly the server's work; at 100,000 subscribers about 20 s of 88 s of planning).
     """
 
-    def __init__(self, *, threaded: bool) -> None:
+    def __init__(self, *, threaded: bool, on_written: Callable[[list[int]], object] | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-ledger") if threaded else None
         self._pending: tuple[Future[_Written], PlanReport] | None = None
+        self._on_written = on_written
 
     def submit(self, write: Callable[[], _Written], report: PlanReport) -> None:
         self.wait()  # one chunk in flight: bounds memory, keeps the order
         if self._pool is None:
-            write().add_to(report)
+            self._written(write(), report)
         else:
             self._pending = (self._pool.submit(write), report)
 
@@ -161,7 +166,13 @@ class _LedgerWriter:
         if self._pending is not None:
             future, report = self._pending
             self._pending = None
-            future.result().add_to(report)
+            self._written(future.result(), report)
+
+    def _written(self, written: _Written, report: PlanReport) -> None:
+        """A chunk is committed (in this thread: whatever `on_written` queues is queued from here)."""
+        written.add_to(report)
+        if self._on_written is not None and written.pending_ids:
+            self._on_written(written.pending_ids)
 
     def __enter__(self) -> _LedgerWriter:
         return self
@@ -262,7 +273,7 @@ def _chunk_write(
             pending = _ledger_write(entries=entries, latest=latest, covers_after_id=covers_after_id)
             ids = [entry.subscriber_id for entry in entries]
             _last_edition_set(subscriber_ids=ids, latest=latest)
-            written.pending_ids += pending if pending is not None else _pending_of(subscriber_ids=ids, latest=latest)
+            written.pending_ids += pending if pending is not None else _pending_of(entries=entries, latest=latest)
             written.skipped += sum(1 for entry in entries if entry.status == Delivery.Status.SKIPPED)
     return written
 
@@ -278,9 +289,14 @@ def _last_edition_set(*, subscriber_ids: list[int], latest: Edition) -> None:
         cursor.execute(f"UPDATE {table} SET last_edition_id = %s WHERE id = ANY(%s)", [latest.pk, subscriber_ids])
 
 
-def _pending_of(*, subscriber_ids: list[int], latest: Edition) -> list[int]:
-    created = Delivery.objects.filter(subscriber_id__in=subscriber_ids, edition=latest)
-    return list(created.filter(status=Delivery.Status.PENDING).values_list("pk", flat=True))
+def _pending_of(*, entries: list[_Entry], latest: Edition) -> list[int]:
+    """The pending rows just written for `entries` (not an older period's row still pending: the tick's)."""
+    created = Delivery.objects.filter(
+        subscriber_id__in=[entry.subscriber_id for entry in entries],
+        period__in={entry.period for entry in entries},
+        edition=latest,
+    )
+    return sorted(created.filter(status=Delivery.Status.PENDING).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from functools import cache
 from html import escape
@@ -61,9 +60,6 @@ _STRUCTURAL_CSS = re.compile(r":(?:first|last|only|nth)-|:empty|:has|:not|:is|:w
 _BLOCKS_LIMIT = 500_000
 _MATCHES_LIMIT = 100_000
 _MEMO_LIMIT = 200_000  # subjects and escaped interest lists: small strings
-# A renderer lives as long as its worker process, across plan runs of its edition (one per time zone's hour):
-# a pair it has not loaded is looked for again, in the rows added since, at most this often.
-STORED_RELOAD_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +145,7 @@ class DigestRenderer:
     _matches: dict[str, dict[Any, Match]] = field(default_factory=dict)
     _stored: dict[tuple[int, str], Explanation] | None = None  # the edition's, loaded on the first block
     _stored_through: int = 0  # the highest explanation id read
-    _stored_at: float = 0.0  # when they were last read (time.monotonic())
+    _stored_stale: bool = False  # more may have been stored since: look again for a pair not found
     _blocks: dict[tuple[int, str], tuple[Shell, Shell]] = field(default_factory=dict)
     _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
     _checked: set[int] = field(default_factory=set)  # papers whose skeleton was checked against the templates
@@ -348,8 +344,8 @@ class DigestRenderer:
             self._stored = {}
             self._stored_more()
         stored = self._stored.get((paper_id, interest))
-        if stored is None and time.monotonic() - self._stored_at >= STORED_RELOAD_SECONDS:
-            self._stored_more()  # a later plan run of this edition (another time zone's hour) may have added it
+        if stored is None and self._stored_stale:
+            self._stored_more()
             stored = self._stored.get((paper_id, interest))
         if stored is not None:
             return stored
@@ -362,7 +358,14 @@ class DigestRenderer:
             edition_id=self.edition.pk, after_id=self._stored_through
         )
         self._stored.update(found)
-        self._stored_at = time.monotonic()
+        self._stored_stale = False
+
+    def explanations_refresh(self) -> None:
+        """Planning may have stored more of the edition's explanations since they were read (a chunk of the
+        same run, or a later run: another time zone's hour): the next pair not found is looked for again, in
+        the rows added since. A renderer lives as long as its process; rows claimed after this call were
+        committed with their explanations before it, so none of them falls back to the matcher."""
+        self._stored_stale = True
 
     def _match(self, interest: str, paper_id: int) -> Match | None:
         """The matcher's explanation of why `paper_id` matched `interest`, computed once per interest.

@@ -127,6 +127,7 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     if not claimed:
         return report
     refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
+    _renderers_refresh(claimed)
     with _Stamper(claim) as stamper, get_connection() as esp:
         for position, delivery in enumerate(claimed):
             if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
@@ -236,6 +237,13 @@ def renderer_for(delivery: Delivery) -> DigestRenderer:
             _renderers.clear()
         _renderers[key] = DigestRenderer.for_coverage(edition=delivery.edition, covers_after_id=key[1])
     return _renderers[key]
+
+
+def _renderers_refresh(claimed: list[Delivery]) -> None:
+    """Once per batch: the explanations of these rows were stored before they were claimed (a plan run still
+    going, or a later one), so each renderer they use may look for more."""
+    for delivery in {(d.edition_id, d.covers_after_id): d for d in claimed}.values():
+        renderer_for(delivery).explanations_refresh()
 
 
 def _digest_message(delivery: Delivery) -> AnymailMessage:

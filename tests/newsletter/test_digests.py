@@ -8,7 +8,9 @@ import pytest
 from django.conf import LazySettings
 from django.utils import timezone
 
+from newsletter import tasks
 from newsletter.models import Delivery, DigestExplanation, Edition, EditionPaper, Subscriber
+from newsletter.services import digests
 from newsletter.services.digests import digest_plan, subscribers_due
 from newsletter.services.editions import edition_approve, edition_prepare
 from papers.models import Paper
@@ -177,3 +179,47 @@ def test_due_subscribers_are_found_with_one_condition_per_zone_not_per_subscribe
 
     assert len(due) == 30
     assert max(query["sql"].count("EXISTS") for query in captured.captured_queries) == 4  # 2 zones x 2 frequencies
+
+
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL, outside a transaction, the ledger writer is threaded
+def test_each_chunk_of_the_ledger_is_handed_on_once_committed(
+    edition: Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
+    for n in range(5):
+        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    handed: list[tuple[list[int], int]] = []
+
+    def on_written(ids: list[int]) -> None:  # this connection sees the writer thread's rows once committed
+        handed.append((list(ids), Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).count()))
+
+    report = digest_plan(on_written=on_written)
+
+    assert [len(ids) for ids, _ in handed] == [2, 2, 1]
+    assert all(len(ids) == visible for ids, visible in handed)
+    assert sorted(pk for ids, _ in handed for pk in ids) == sorted(report.pending_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tick_queues_each_chunk_once_as_it_is_written_then_what_was_left_pending(
+    edition: Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
+    for n in range(3):
+        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    earlier = subscriber_create("earlier@example.org", ["agents"])
+    stranded = Delivery.objects.create(subscriber=earlier, edition=edition, period="2026-11-01", papers=[])
+    Delivery.objects.filter(pk=stranded.pk).update(created_at=timezone.now() - timedelta(days=1))
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.deliveries_send, "delay_on_commit", lambda ids: queued.append(list(ids)))
+
+    result = tasks.digest_tick()
+
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).exclude(pk=stranded.pk)
+    planned = list(pending.values_list("pk", flat=True))
+    *as_written, left_over = queued
+    assert len(planned) >= 3 and len(as_written) >= 2 and all(len(ids) <= 2 for ids in as_written)
+    flat = [pk for ids in queued for pk in ids]
+    assert sorted(flat) == sorted([*planned, stranded.pk]) and len(flat) == len(set(flat))
+    assert left_over == [stranded.pk]
+    assert result["dispatched"] == len(flat)

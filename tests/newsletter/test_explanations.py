@@ -128,7 +128,7 @@ def test_a_renderer_finds_the_explanations_a_later_plan_run_of_its_edition_store
         raise AssertionError("rendering matched again")
 
     monkeypatch.setattr(rendering, "interest_matches", no_matching)
-    monkeypatch.setattr(rendering, "STORED_RELOAD_SECONDS", 0.0)
+    renderer.explanations_refresh()  # as the sender does for each batch it claims
     rendered = renderer.render(delivery_id=second.pk, subscriber=second.subscriber, items=second.papers)
 
     assert "<mark" in rendered.html and rendered.paper_count == len(second.papers)
