@@ -500,6 +500,9 @@ def _summed(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+Events = queue.Queue[tuple[int, str | None]]  # (0: the planner, n + 1: sender n; a line, or None at its end)
+
+
 def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Plan and send at once, as `digest_tick` runs them: each committed chunk of the ledger is queued at once
     and sent while planning goes on. The Celery process running the tick sends nothing until it is done, so
@@ -508,15 +511,31 @@ def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dic
     command = [sys.executable, __file__, "--stage"]
     senders = [_piped([*command, "send-worker", "--queued", "--workers", str(workers), "--worker", str(n)])
                for n in range(workers)]  # fmt: skip
-    for sender in senders:
-        assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
-    started = time.time()
-    planner = _piped([*command, "plan", "--at", at, "--dispatch"])
-    events: queue.Queue[tuple[int, str | None]] = queue.Queue()  # (0: planner, n + 1: sender n; a line or EOF)
-    for source, process in enumerate([planner, *senders]):
-        threading.Thread(target=_lines_into, args=(process.stdout, source, events), daemon=True).start()
+    processes = list(senders)
+    try:
+        for sender in senders:
+            assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
+        started = time.time()
+        processes.append(planner := _piped([*command, "plan", "--at", at, "--dispatch"]))
+        events: Events = queue.Queue()
+        for source, process in enumerate([planner, *senders]):
+            threading.Thread(target=_lines_into, args=(process.stdout, source, events), daemon=True).start()
+        plan, plan_ended = _senders_fed(events, senders)
+        ended = time.time()
+        reports = _sender_reports(events, senders)
+    except BaseException:
+        for process in processes:  # none left behind when a stage fails
+            process.kill()
+        raise
+    hand_off = {"seconds": ended - started, "plan_ended_at": plan_ended - started, **_summed(reports)}
+    return plan, hand_off
+
+
+def _senders_fed(events: Events, senders: list[subprocess.Popen[str]]) -> tuple[Any, float]:
+    """Give each idle sender the next chunk the planner queued (all but the first sender while it plans) until
+    the plan is done and every chunk sent; the plan's report and when it came."""
     chunks: deque[str] = deque()
-    idle, busy, plan = list(range(1, workers)), 0, None
+    idle, busy, plan, plan_ended = list(range(1, len(senders))), 0, None, 0.0
     while plan is None or chunks or busy:
         source, line = events.get()
         if line is None and source == 0 and plan is not None:
@@ -534,11 +553,14 @@ def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dic
         while chunks and idle:
             _tell(senders[idle.pop()], f"ids {chunks.popleft()}")
             busy += 1
-    ended = time.time()
+    return plan, plan_ended
+
+
+def _sender_reports(events: Events, senders: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
     for sender in senders:
         _tell(sender, "stop")
     results: dict[int, dict[str, Any]] = {}
-    while len(results) < workers:
+    while len(results) < len(senders):
         source, line = events.get()
         if line is None and source - 1 in results:
             continue  # a sender's end, after its report
@@ -546,16 +568,14 @@ def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dic
             raise SystemExit("send worker stopped early")
         if source > 0 and line.startswith("{"):
             results[source - 1] = json.loads(line)
-    assert plan is not None
-    hand_off = {"seconds": ended - started, "plan_ended_at": plan_ended - started, **_summed(list(results.values()))}
-    return plan, hand_off
+    return list(results.values())
 
 
 def _piped(command: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_DIR)
 
 
-def _lines_into(stream: Any, source: int, events: queue.Queue[tuple[int, str | None]]) -> None:
+def _lines_into(stream: Any, source: int, events: Events) -> None:
     for line in stream:
         events.put((source, line))
     events.put((source, None))

@@ -104,7 +104,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
     # Django turns psycopg's prepared statements off (a pooler in transaction mode loses them). Its own cursors
     # bind on the client and never prepare, so this only lets the one statement Paperboy prepares on purpose,
     # a digest's "sent" stamp, skip its parse and plan: ~90 µs less per email, server and worker together.
-    # Set DATABASE_PREPARED_STATEMENTS=false behind a pooler that cannot keep them (pgbouncer before 1.21).
+    # Set DATABASE_PREPARED_STATEMENTS=false behind a pooler in transaction mode that cannot keep them
+    # (pgbouncer before 1.22, or without max_prepared_statements).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5  # psycopg's own default
 # Production sets 60 (docker-compose does): opening a PostgreSQL connection costs ~3 ms of every request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)

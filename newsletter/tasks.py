@@ -9,6 +9,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from kombu.exceptions import OperationalError
 
 from newsletter.services import digests, editions, sending, subscriptions
 from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
@@ -59,7 +60,7 @@ def digest_tick() -> dict[str, int]:
     """
     recovered = sending.deliveries_recover()
     editions.edition_prepare()
-    report = digests.digest_plan(on_written=deliveries_dispatch)
+    report = digests.digest_plan(on_written=_dispatch_while_planning)
     left_over = sorted(set(digests.deliveries_pending_ids()) - set(report.pending_ids))
     deliveries_dispatch(left_over)
     return {
@@ -69,6 +70,15 @@ def digest_tick() -> dict[str, int]:
         "dispatched": len(report.pending_ids) + len(left_over),
         **recovered,
     }
+
+
+def _dispatch_while_planning(delivery_ids: list[int]) -> None:
+    """Queue a committed chunk's sends. A broker that is down must not stop planning the rest: these rows stay
+    pending, and a later tick queues them again (digests.deliveries_pending_ids)."""
+    try:
+        deliveries_dispatch(delivery_ids)
+    except OperationalError as exc:
+        logger.warning("could not queue %d sends (%s); a later tick queues them again", len(delivery_ids), exc)
 
 
 def deliveries_dispatch(delivery_ids: list[int]) -> int:

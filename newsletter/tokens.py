@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
+from django.utils.encoding import force_bytes
 
 
 class Purpose(StrEnum):
@@ -66,9 +67,9 @@ def token_make(*, purpose: Purpose, subject_id: int, nonce: str, extra: str = ""
 
 
 @lru_cache(maxsize=16)
-def _keyed_hmac(salt: str, secret: str) -> hmac.HMAC:
+def _keyed_hmac(salt: str, secret: str | bytes) -> hmac.HMAC:
     """What django.utils.crypto.salted_hmac(salt + "signer", ..., secret) keys before it reads a message."""
-    key = hashlib.sha256(f"{salt}signer".encode() + secret.encode()).digest()
+    key = hashlib.sha256(f"{salt}signer".encode() + force_bytes(secret)).digest()
     return hmac.new(key, digestmod=hashlib.sha256)
 
 

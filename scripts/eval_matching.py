@@ -140,6 +140,7 @@ ABLATIONS: dict[str, dict[tuple[ModuleType, str], float]] = {
     "without the relaxed title rule": {(plans, "RELAXED_COVERAGE"): 2.0},
     "relaxed title rule without its head condition": {(plans, "RELAXED_HEAD_MAX_SHARE"): -1.0},
     "without the theme rule (every word recurring in 3 sentences)": {(plans, "THEME_MIN_SENTENCES"): 10**6},
+    "theme rule without a shared sentence": {(plans, "THEME_NEEDS_A_SHARED_SENTENCE"): False},
     "without the back-off (a long interest needs every word)": {(plans, "BACKOFF_MIN_UNITS"): 99},
     "one abstract mention is never enough (threshold 1.2)": {(scoring, "THRESHOLD"): 1.2},
 }

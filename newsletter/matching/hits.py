@@ -106,8 +106,24 @@ def theme_bits(index: PaperIndex, plan: ClausePlan) -> int:
             theme &= _recurring(index, unit)
             if not theme:
                 break
+        if theme and plans.THEME_NEEDS_A_SHARED_SENTENCE:
+            theme = _sharing_a_sentence(index, plan, theme)
         plan.theme = theme
     return plan.theme
+
+
+def _sharing_a_sentence(index: PaperIndex, plan: ClausePlan, papers: int) -> int:
+    """Those of `papers` with a sentence that holds every unit: words that recur but never meet ("machine"
+    translation, "learning" rates, transfer "learning") are two topics, not the interest's."""
+    shared = 0
+    for number in iter_bits(papers):
+        paper = index.papers[number]
+        sentences = -1
+        for unit in plan.units:
+            sentences &= unit_spans(index, number, paper, unit)[1]
+        if sentences:
+            shared |= 1 << number
+    return shared
 
 
 def _recurring(index: PaperIndex, unit: UnitPlan) -> int:
@@ -206,7 +222,7 @@ def pair_hits(paper: IndexedPaper, clause: Clause, first: list[Span], second: li
                 best = (extra, low, high, other)
         if best is not None:
             extra, low, high, other = best
-            if extra > 0:
+            if extra > 0 and (other[0] > span[0]) != swapped:  # in the order typed: "large language and vision models"
                 extra -= _coordinated(paper, min(span[1], other[1]), max(span[0], other[0]))
             quality = 1.0 if extra <= 0 else 1.0 / (1.0 + extra / PROXIMITY_DECAY)
             hits.append(Hit(low, high, quality, (span, other) if span < other else (other, span)))

@@ -32,9 +32,11 @@ RELAXED_HEAD_MAX_SHARE = 0.5
 # does not. A leading word specific enough to stand for a topic (RELAXED_MAX_SHARE: "graph" in "graph neural
 # networks") makes the topic and is never dropped.
 # A paper that comes back to every word of a multi-word interest, each in at least this many of its
-# sentences (the title is one), is about the interest even where the words never meet: "Black-Box Prompt
+# sentences (the title is one), is about the interest even where the words are never close: "Black-Box Prompt
 # Search" whose abstract keeps to prompts and to optimization. Such a paper matches, at the threshold.
 THEME_MIN_SENTENCES = 3
+# ... and the units meet in one sentence at least once (any distance apart in it).
+THEME_NEEDS_A_SHARED_SENTENCE = True
 BACKOFF_MIN_UNITS = 3
 BACKOFF_QUALITY = 0.45
 # Up to this many candidate papers, checking each for a shared sentence is cheaper than mapping sentences.

@@ -86,8 +86,9 @@ def subscribers_due(*, at: datetime, latest: Edition) -> QuerySet[Subscriber]:
 def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
 
-    `on_written` gets the pending ids of each chunk of rows once they are committed, while the next chunks
-    are still being matched: sending can start on the first 20,000 digests instead of after the last.
+    `on_written` gets the pending ids of each chunk of rows once they are committed (handed on when the next
+    chunk has been matched, from this thread): sending can start on the first 20,000 digests instead of
+    after the last.
     """
     at = at or timezone.now()
     report = PlanReport()

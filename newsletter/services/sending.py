@@ -283,7 +283,8 @@ class _Stamper:
         if connection.vendor == "postgresql":
             connection.ensure_connection()
             self._cursor = psycopg.Cursor(connection.connection)
-            self._cursor.execute("SET synchronous_commit TO off")
+            with connection.wrap_database_errors:
+                self._cursor.execute("SET synchronous_commit TO off", prepare=False)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
@@ -292,7 +293,7 @@ class _Stamper:
             return
         try:
             with connection.wrap_database_errors:
-                cursor.execute("RESET synchronous_commit")  # the connection's other work waits for the flush
+                cursor.execute("RESET synchronous_commit", prepare=False)  # other work waits for the flush
         except Exception:
             if exc_type is None:  # otherwise the batch's own error (a lost connection, say) is the one to raise
                 raise

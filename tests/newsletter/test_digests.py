@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import LazySettings
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from newsletter import tasks
 from newsletter.models import Delivery, DigestExplanation, Edition, EditionPaper, Subscriber
@@ -223,3 +224,26 @@ def test_the_tick_queues_each_chunk_once_as_it_is_written_then_what_was_left_pen
     assert sorted(flat) == sorted([*planned, stranded.pk]) and len(flat) == len(set(flat))
     assert left_over == [stranded.pk]
     assert result["dispatched"] == len(flat)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_down_while_planning_leaves_the_rows_pending_and_plans_the_rest(
+    edition: Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
+    for n in range(4):
+        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    queued: list[list[int]] = []
+
+    def broker_down_once(ids: list[int]) -> None:
+        if not queued:
+            queued.append([])
+            raise OperationalError("connection refused")
+        queued.append(list(ids))
+
+    monkeypatch.setattr(tasks.deliveries_send, "delay_on_commit", broker_down_once)
+
+    result = tasks.digest_tick()
+
+    assert result["planned"] == 4 and Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 4
+    assert [len(ids) for ids in queued] == [0, 2]  # the first chunk waits for a later tick; the second went

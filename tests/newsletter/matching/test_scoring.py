@@ -146,7 +146,8 @@ def test_a_relaxed_title_may_lack_a_head_that_most_papers_use() -> None:
 
 
 _ABOUT_PROMPTS = (
-    "Prompts decide what a frozen model does. Gradient-free optimization has received growing interest. "
+    "Prompts decide what a frozen model does, and searching them by hand is no optimization. "
+    "Gradient-free optimization has received growing interest. "
     "We cluster the prompts by their influence on the output. The search space matters for optimization. "
     "Pruned candidates make short prompts."
 )
@@ -155,12 +156,27 @@ _ABOUT_PROMPTS = (
 def test_a_paper_that_keeps_returning_to_every_word_of_the_interest_matches() -> None:
     index = index_of(
         ("Black-Box Search via Clustering", _ABOUT_PROMPTS + " Optimization then converges in fewer steps."),
-        ("Clustering Candidates", _ABOUT_PROMPTS),  # "optimization" in two sentences only: a passing theme
+        ("Clustering Candidates", _ABOUT_PROMPTS.replace("optimization.", "good.")),  # in two sentences only
         ("Other", FILLER),
     )
     found = matches(index, "prompt optimization")
     assert [match.paper_id for match in found] == [0]
     assert {"Prompts", "optimization"} <= set(found[0].explanation.words)
+
+
+def test_words_that_recur_but_never_meet_in_a_sentence_are_two_topics() -> None:
+    translation = (
+        "Machine translation systems improve every year. Each machine is trained on a parallel corpus. "
+        "Learning rates are warmed up. Curriculum learning orders the sentences. The machine output is scored. "
+        "Transfer learning helps rare languages."
+    )
+    index = index_of(("Translation Systems at Scale", translation), ("Other", FILLER))
+    assert matched_ids(index, "machine learning") == set()
+    # Far apart in one sentence (more than the proximity window): the theme rule, not a hit.
+    meeting = translation.replace("is trained on", "which we first train on a large corpus, keeps learning from")
+    assert matched_ids(index_of(("Translation Systems at Scale", meeting), ("Other", FILLER)), "machine learning") == {
+        0
+    }
 
 
 def test_words_turned_round_need_a_word_between_them() -> None:
@@ -184,3 +200,6 @@ def test_a_coordinated_word_between_the_units_does_not_part_them() -> None:
     assert matched_ids(index, "large language models") == {0}
     hits = paper_hits(index, 0, compile_interest("large language models", acronyms=index.acronyms))
     assert [hit.quality for hit in hits] == [1.0]  # as good as the words side by side
+    turned = index_of(("Mixed", "We compare models and vision language tasks. " + FILLER), ("Other", FILLER))
+    reversed_hits = paper_hits(turned, 0, compile_interest("language models", acronyms=turned.acronyms))
+    assert all(hit.quality < 1.0 for hit in reversed_hits)  # a conjunct counts only in the order typed
