@@ -182,13 +182,18 @@ def test_due_subscribers_are_found_with_one_condition_per_zone_not_per_subscribe
     assert max(query["sql"].count("EXISTS") for query in captured.captured_queries) == 4  # 2 zones x 2 frequencies
 
 
+def _readers_in_chunks_of_two(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """`count` subscribers due, whom planning writes two at a time."""
+    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
+    for n in range(count):
+        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+
+
 @pytest.mark.django_db(transaction=True)  # on PostgreSQL, outside a transaction, the ledger writer is threaded
 def test_each_chunk_of_the_ledger_is_handed_on_once_committed(
     edition: Edition, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
-    for n in range(5):
-        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    _readers_in_chunks_of_two(monkeypatch, 5)
     handed: list[tuple[list[int], int]] = []
 
     def on_written(ids: list[int]) -> None:  # this connection sees the writer thread's rows once committed
@@ -205,9 +210,7 @@ def test_each_chunk_of_the_ledger_is_handed_on_once_committed(
 def test_the_tick_queues_each_chunk_once_as_it_is_written_then_what_was_left_pending(
     edition: Edition, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
-    for n in range(3):
-        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    _readers_in_chunks_of_two(monkeypatch, 3)
     earlier = subscriber_create("earlier@example.org", ["agents"])
     stranded = Delivery.objects.create(subscriber=earlier, edition=edition, period="2026-11-01", papers=[])
     Delivery.objects.filter(pk=stranded.pk).update(created_at=timezone.now() - timedelta(days=1))
@@ -230,9 +233,7 @@ def test_the_tick_queues_each_chunk_once_as_it_is_written_then_what_was_left_pen
 def test_a_broker_down_while_planning_leaves_the_rows_pending_and_plans_the_rest(
     edition: Edition, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
-    for n in range(4):
-        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    _readers_in_chunks_of_two(monkeypatch, 4)
     queued: list[list[int]] = []
 
     def broker_down_once(ids: list[int]) -> None:
