@@ -89,6 +89,37 @@ def _cpu() -> float:
     return time.process_time()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL server process on this machine, the ended ones included (a backend that
+    exits adds its time to the postmaster's children's time). The benchmark's database is on this machine."""
+    processes: dict[str, tuple[str, str, list[str]]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        fields = text[text.rindex(")") + 2 :].split()
+        processes[stat.parent.name] = (text[text.index("(") + 1 : text.rindex(")")], fields[1], fields)
+    ticks = 0
+    for name, parent, fields in processes.values():
+        if name != "postgres":
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+        if processes.get(parent, ("",))[0] != "postgres":  # the postmaster: its ended children's time too
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / _TICKS
+
+
+def _machine_idle() -> float:
+    """Idle CPU seconds of the whole machine so far, all cores."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()
+    return (int(fields[4]) + int(fields[5])) / _TICKS
+
+
 # --- stage: setup (database, papers, edition, subscribers) -----------------------------------------------
 
 
@@ -515,19 +546,20 @@ def _run_daily_overlapped(*, at: str, workers: int) -> tuple[dict[str, Any], dic
     try:
         for sender in senders:
             assert sender.stdout is not None and sender.stdout.readline().strip() == "ready"
-        started = time.time()
+        started, postgres, idle = time.time(), _postgres_cpu(), _machine_idle()
         processes.append(planner := _piped([*command, "plan", "--at", at, "--dispatch"]))
         events: Events = queue.Queue()
         for source, process in enumerate([planner, *senders]):
             threading.Thread(target=_lines_into, args=(process.stdout, source, events), daemon=True).start()
         plan, plan_ended = _senders_fed(events, senders)
-        ended = time.time()
+        ended, postgres, idle = time.time(), _postgres_cpu() - postgres, _machine_idle() - idle
         reports = _sender_reports(events, senders)
     except BaseException:
         for process in processes:  # none left behind when a stage fails
             process.kill()
         raise
-    hand_off = {"seconds": ended - started, "plan_ended_at": plan_ended - started, **_summed(reports)}
+    hand_off = {"seconds": ended - started, "plan_ended_at": plan_ended - started, "postgres_cpu_seconds": postgres,
+                "machine_idle_seconds": idle, **_summed(reports)}  # fmt: skip
     return plan, hand_off
 
 
@@ -667,6 +699,8 @@ def summarize(size: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "send_seconds": median(lambda r: r["send"]["seconds"]),
         "send_phases_summed_over_workers": send_phases,
         "send_cpu_seconds": median(lambda r: r["send"]["cpu_seconds"]),
+        "postgres_cpu_seconds": median(lambda r: r["send"].get("postgres_cpu_seconds", 0.0)),
+        "machine_idle_seconds": median(lambda r: r["send"].get("machine_idle_seconds", 0.0)),
         "send_peak_rss_mb": max(max(r["send"]["peak_rss_mb_per_worker"]) for r in runs),
         "total_seconds": total,
         "digests_per_second": median(lambda r: r["plan"]["planned"] / r["daily_seconds"]),
@@ -697,6 +731,8 @@ def report(row: dict[str, Any], workers: int, *, sequential: bool) -> None:
         f"  {hand_off_label} {row['send_seconds']:.1f} s, summed over workers: "
         + " ".join(f"[{k} {v:.1f} s]" for k, v in row["send_phases_summed_over_workers"].items())
         + f", CPU {row['send_cpu_seconds']:.1f} s, peak RSS per worker {row['send_peak_rss_mb']:,.0f} MB\n"
+        f"  PostgreSQL's CPU over the run {row['postgres_cpu_seconds']:.1f} s, machine idle "
+        f"{row['machine_idle_seconds']:.1f} s of all cores (0 with --sequential: not measured)\n"
         f"  daily run {row['total_seconds']:.1f} s = {row['digests_per_second']:,.0f} digests/s "
         f"(runs {row['runs_total_seconds']}; {'plan + hand-off' if sequential else 'overlapped'}, planning ended "
         f"at {row['plan_ended_at']:.1f} s)\n"
