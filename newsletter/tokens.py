@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii  # how json.dumps writes a str (ensure_ascii, the default)
 
 from django.conf import settings
 from django.core import signing
@@ -55,15 +55,23 @@ def token_make(*, purpose: Purpose, subject_id: int, nonce: str, extra: str = ""
     """The token `signing.dumps([subject_id, nonce, extra], salt=...)` makes, to the character.
 
     Spelled out because every digest carries three: `signing.dumps` builds a signer and derives its HMAC key
-    (a SHA-256 of salt and secret) on each call. Here the keyed HMAC is derived once per (salt, secret) and
-    copied for each token. `token_read` reads with `signing` itself (SECRET_KEY_FALLBACKS included); a test
-    pins the equality.
+    (a SHA-256 of salt and secret) and a JSON encoder on each call. Here the keyed HMAC is derived once per
+    (salt, secret) and copied for each token, and the payload is written directly. `token_read` reads with
+    `signing` itself (SECRET_KEY_FALLBACKS included); a test pins the equality.
     """
-    data = json.dumps([subject_id, nonce, extra], separators=(",", ":")).encode("latin-1")  # as JSONSerializer
-    value = f"{signing.b64_encode(data).decode()}:{signing.b62_encode(int(time.time()))}"
+    # json.dumps([subject_id, nonce, extra], separators=(",", ":")) as JSONSerializer writes it, without building
+    # an encoder per call (a third of the token's cost).
+    data = f"[{int.__repr__(subject_id)},{encode_basestring_ascii(nonce)},{encode_basestring_ascii(extra)}]"
+    value = f"{signing.b64_encode(data.encode('latin-1')).decode()}:{_timestamp_b62(int(time.time()))}"
     mac = _keyed_hmac(_salt(purpose), settings.SECRET_KEY).copy()
     mac.update(value.encode())
     return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
+
+
+@lru_cache(maxsize=2)
+def _timestamp_b62(seconds: int) -> str:
+    """signing's base 62 timestamp: the same for every token made within one second."""
+    return signing.b62_encode(seconds)
 
 
 @lru_cache(maxsize=16)

@@ -75,6 +75,9 @@ class PaperIndex:
     # The scorer's plan of each unit it has seen, kept for the index's life: the same words recur across
     # thousands of interests ("model", "learning"), and their postings and bit sets do not change.
     unit_plans: dict[Any, Any] = field(default_factory=dict)
+    # Each interest's clause plans, for explanations: a daily plan explains a few hundred thousand (paper,
+    # interest) pairs, several papers per interest, and planning an interest costs more than explaining one.
+    interest_plans: dict[Any, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.papers)

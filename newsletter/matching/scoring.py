@@ -96,9 +96,17 @@ def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int, theme: int
     return scored
 
 
+_INTEREST_PLANS_LIMIT = 100_000
+
+
 def paper_hits(index: PaperIndex, number: int, compiled: CompiledInterest) -> list[Hit]:
     """All hits of all clauses in one paper, overlapping ones reduced to the best (for explanations)."""
-    return all_hits(index, number, plan_interest(index, compiled))
+    plans = index.interest_plans.get(compiled)
+    if plans is None:
+        if len(index.interest_plans) >= _INTEREST_PLANS_LIMIT:
+            index.interest_plans.clear()
+        plans = index.interest_plans[compiled] = plan_interest(index, compiled)
+    return all_hits(index, number, plans)
 
 
 def excluded(index: PaperIndex, compiled: CompiledInterest) -> int:

@@ -21,6 +21,9 @@ def test_a_token_is_the_one_django_signing_makes(purpose: Purpose, monkeypatch: 
 
     assert made == signing.dumps([42, "nönce", "x"], salt=_salt(purpose))
     assert token_read(purpose=purpose, token=made).subject_id == 42
+    # JSON's escapes are written as json.dumps writes them: quotes, backslashes, control characters, non-BMP.
+    odd = token_make(purpose=purpose, subject_id=10**12, nonce='q"\\\n\t\u2028😀', extra="")
+    assert odd == signing.dumps([10**12, 'q"\\\n\t\u2028😀', ""], salt=_salt(purpose))
 
 
 def test_a_token_follows_the_secret_key_and_its_fallbacks() -> None:
