@@ -45,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 # Subscribers read and planned per transaction: bounds memory and how long rows stay locked.
 PLAN_CHUNK = 20_000
+# The first chunk is smaller and each next one twice as large, up to PLAN_CHUNK: a chunk's digests are handed to
+# the senders once the chunk after it is matched, so a full first chunk kept a core idle for the first two
+# chunks' matching (about 20 s at 100,000 subscribers on this project's machine) before any email went out.
+PLAN_FIRST_CHUNK = 1_000
 WEEKLY_LOOKBACK_DAYS = 7
 
 
@@ -87,8 +91,8 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
 
     `on_written` gets the pending ids of each chunk of rows once they are committed (handed on when the next
-    chunk has been matched, from this thread): sending can start on the first 20,000 digests instead of
-    after the last.
+    chunk has been matched, from this thread): sending starts on the first 1,000 digests (chunks then double, up
+    to 20,000) instead of after the last.
     """
     at = at or timezone.now()
     report = PlanReport()
@@ -208,13 +212,15 @@ class _Due:
 
 
 def _chunks(due: QuerySet[Subscriber]) -> Iterator[list[_Due]]:
+    """The due subscribers in id order, PLAN_FIRST_CHUNK first, each chunk twice the last, at most PLAN_CHUNK."""
     rows = due.order_by("pk").values_list("pk", "interests", "frequency", "timezone", "last_edition_id")
+    size = min(PLAN_FIRST_CHUNK, PLAN_CHUNK)
     chunk: list[_Due] = []
     for row in rows.iterator(chunk_size=PLAN_CHUNK):
         chunk.append(_Due(*row))
-        if len(chunk) == PLAN_CHUNK:
+        if len(chunk) == size:
             yield chunk
-            chunk = []
+            chunk, size = [], min(size * 2, PLAN_CHUNK)
     if chunk:
         yield chunk
 

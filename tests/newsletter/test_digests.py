@@ -207,6 +207,20 @@ def test_each_chunk_of_the_ledger_is_handed_on_once_committed(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_first_chunks_are_small_so_sending_starts_early(edition: Edition, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(digests, "PLAN_FIRST_CHUNK", 1)
+    monkeypatch.setattr(digests, "PLAN_CHUNK", 4)
+    for n in range(10):
+        subscriber_create(f"reader{n}@example.org", ["in-context learning"])
+    handed: list[list[int]] = []
+
+    report = digest_plan(on_written=lambda ids: handed.append(list(ids)))
+
+    assert [len(ids) for ids in handed] == [1, 2, 4, 3]
+    assert [pk for ids in handed for pk in ids] == sorted(report.pending_ids)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_tick_queues_each_chunk_once_as_it_is_written_then_what_was_left_pending(
     edition: Edition, monkeypatch: pytest.MonkeyPatch
 ) -> None:
