@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -56,6 +58,7 @@ def test_rendering_reads_the_stored_explanations_and_matches_nothing_again(
     subscriber_create("a@example.org", ["in-context learning", "agents"])
     (delivery_id,) = digest_plan().pending_ids
     delivery = Delivery.objects.select_related("subscriber", "edition").get(pk=delivery_id)
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # both renders sign their links in one second
     rendering_args = {"delivery_id": delivery.pk, "subscriber": delivery.subscriber, "items": delivery.papers}
     from_matcher = rendering.DigestRenderer.for_coverage(edition=edition, covers_after_id=delivery.covers_after_id)
     from_matcher._stored = {}  # as if nothing were stored: every block explained by the matcher
