@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
 from django.db import connection
 
 from newsletter.matching import Explanation, PaperId
@@ -102,7 +103,7 @@ def _explanations_as_one_json(edition_id: int, after_id: int) -> Iterator[tuple[
         f"SELECT id, paper_id, interest, json_build_array(words, title, snippet)::text FROM {table} "
         "WHERE edition_id = %s AND id > %s"
     )
-    loads = json.loads
+    loads = orjson.loads  # the same values as json.loads for what PostgreSQL wrote, about 3x faster
     with connection.cursor() as cursor:
         cursor.execute(sql, [edition_id, after_id])
         while batch := cursor.fetchmany(10_000):

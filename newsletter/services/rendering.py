@@ -84,7 +84,7 @@ class PaperView:
 class Shell:
     """A rendered template with slot markers, split once, filled per subscriber with a join."""
 
-    __slots__ = ("_around", "parts", "size")
+    __slots__ = ("parts", "size")
 
     def __init__(self, rendered: str) -> None:
         self._set_parts(_SLOT_PATTERN.split(rendered))  # literal, slot name, literal, slot name, ...
@@ -99,27 +99,28 @@ class Shell:
     def _set_parts(self, parts: list[str]) -> None:
         self.parts = parts
         self.size = sum(len(part) for part in parts)  # slot names included: the size budget always counted them
-        # A paper block has one slot, the interests: filled with two concatenations, per item of every digest.
-        self._around = (parts[0], parts[2]) if len(parts) == 3 and parts[1] == "interests" else None
 
     def fill(self, values: dict[str, str]) -> str:
         parts = self.parts
         return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(parts))
 
-    def add_filled_interests(self, out: list[str], value: str) -> int:
-        """Append this block with `value` in its interests slot to `out` (joined once per digest); its length."""
-        if self._around is not None:
-            before, after = self._around
-            out += (before, value, after)
-            return len(before) + len(value) + len(after)
-        filled = self.fill({"interests": value})
-        out.append(filled)
-        return len(filled)
-
 
 @cache  # one dict, read by every block context: never changed by its readers
 def _slot_markers() -> dict[str, str]:
     return {name: mark_safe(f"⟦{name}⟧") for name in SLOTS}  # fixed markers, no user data
+
+
+# A (paper, interest) block as digests use it: its HTML before and after the interests it matched, the same for
+# its text, and the length of the HTML around them.
+_Block = tuple[str, str, str, str, int]
+
+
+def _block_around_interests(html: Shell, text: Shell) -> _Block:
+    """The block's two parts around its one interests slot, which the digest_paper templates must have."""
+    if html.parts[1::2] != ["interests"] or text.parts[1::2] != ["interests"]:
+        raise ValueError("the digest_paper templates must show {{ slots.interests }} exactly once")
+    before, after = html.parts[0], html.parts[2]
+    return before, after, text.parts[0], text.parts[2], len(before) + len(after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class DigestRenderer:
     _stored: dict[tuple[int, str], Explanation] | None = None  # the edition's, loaded on the first block
     _stored_through: int = 0  # the highest explanation id read
     _stored_stale: bool = False  # more may have been stored since: look again for a pair not found
-    _blocks: dict[tuple[int, str], tuple[Shell, Shell]] = field(default_factory=dict)
+    _blocks: dict[tuple[int, str], _Block] = field(default_factory=dict)
     _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
     _checked: set[int] = field(default_factory=set)  # papers whose skeleton was checked against the templates
     _skeletons_on: bool | None = None  # None: not decided yet (it depends on the style sheet)
@@ -173,20 +174,26 @@ class DigestRenderer:
 
     # --- per subscriber ---------------------------------------------------------------------------------
 
-    def render(self, *, delivery_id: int, subscriber: Subscriber, items: list[dict[str, Any]]) -> RenderedDigest:
-        """The digest of one subscriber: `items` are the delivery's papers, best first."""
+    def render(
+        self,
+        *,
+        delivery_id: int,
+        subscriber: Subscriber,
+        items: list[dict[str, Any]],
+        links_at: tuple[str, str] | None = None,
+    ) -> RenderedDigest:
+        """The digest of one subscriber: `items` are the delivery's papers, best first. `links_at`:
+        `links.reverse_state()` as read in this thread, for a batch of digests."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
         html_papers, text_papers, overflow, used = self._paper_blocks(items)
         interests = ", ".join(subscriber.interests)
-        manage = links.manage_url(subscriber)
-        view = links.digest_view_url(delivery_id=delivery_id, subscriber=subscriber)
-        headers = links.list_unsubscribe_headers(subscriber)
-        unsubscribe = _unsubscribe_url_in(headers) or links.unsubscribe_url(subscriber)
+        signed = links.digest_links(delivery_id=delivery_id, subscriber=subscriber, at=links_at)
+        view = signed.view
         common = {
             "heading": f"{len(items)} new paper{'s' if len(items) != 1 else ''} for you",
-            "manage_url": manage,
-            "unsubscribe_url": unsubscribe,
+            "manage_url": signed.manage,
+            "unsubscribe_url": signed.unsubscribe,
             "view_url": view,
         }
         more_html = _overflow_html(overflow, view=view, room=HTML_BUDGET_BYTES - used)
@@ -203,7 +210,7 @@ class DigestRenderer:
             }
         )
         best_title = self.papers[items[0]["paper_id"]].title if items else ""
-        headers = {**headers, "List-Id": settings.PAPERBOY_LIST_ID}
+        headers = {**signed.headers, "List-Id": settings.PAPERBOY_LIST_ID}
         return RenderedDigest(self._subject(len(items), best_title), text, html, headers, len(items))
 
     def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[str, str, list[PaperView], int]:
@@ -217,16 +224,20 @@ class DigestRenderer:
         size = self._shell()[0].size
         limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
         papers, blocks, escape_memo = self.papers, self._blocks, self._escape
+        # ~26 items a digest: the loop is written out (no call per block), the hottest of the per-subscriber work.
         for item in items:
-            paper = papers[item["paper_id"]]
+            paper_id = item["paper_id"]
             if overflow or size > limit:
-                overflow.append(paper)
+                overflow.append(papers[paper_id])
                 continue
             interests = item["interests"]
-            html_block, text_block = blocks.get((paper.id, interests[0])) or self._block(paper.id, interests[0])
-            matched = interests[0] if len(interests) == 1 else ", ".join(interests)
-            size += html_block.add_filled_interests(html_parts, escape_memo(matched))
-            text_block.add_filled_interests(text_parts, matched)
+            first = interests[0]
+            block = blocks.get((paper_id, first)) or self._block(paper_id, first)
+            matched = first if len(interests) == 1 else ", ".join(interests)
+            escaped = escape_memo(matched)
+            html_parts += (block[0], escaped, block[1])
+            text_parts += (block[2], matched, block[3])
+            size += block[4] + len(escaped)
         return "".join(html_parts), "".join(text_parts), overflow, size
 
     def _escape(self, text: str) -> str:
@@ -258,12 +269,12 @@ class DigestRenderer:
             self._shells = (Shell(html), Shell(text))
         return self._shells
 
-    def _block(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
+    def _block(self, paper_id: int, interest: str) -> _Block:
         key = (paper_id, interest)
         if key not in self._blocks:
             if len(self._blocks) >= _BLOCKS_LIMIT:
                 self._blocks.clear()
-            self._blocks[key] = self._block_build(paper_id, interest)
+            self._blocks[key] = _block_around_interests(*self._block_build(paper_id, interest))
         return self._blocks[key]
 
     def _block_build(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
@@ -421,12 +432,6 @@ def _marked(segments: list[tuple[str, bool]], mark: str) -> str:
 def _inline_text(text: str) -> str:
     """Text as the CSS inliner writes it back after parsing Django's escaping of it (for inliner-safe text)."""
     return text.replace("&", "&amp;").replace("\xa0", "&nbsp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _unsubscribe_url_in(headers: dict[str, str]) -> str:
-    """The URL of List-Unsubscribe ("<url>, <mailto:...>"): the body's unsubscribe link is the same link."""
-    value = headers.get("List-Unsubscribe", "")
-    return value[1 : value.index(">")] if value.startswith("<") and ">" in value else ""
 
 
 def _unslotted(text: str) -> str:

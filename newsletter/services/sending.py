@@ -10,15 +10,17 @@ rows after it (never attempted) to "pending". Nothing is resent blindly.
 from __future__ import annotations
 
 import gc
-import json
+import itertools
 import logging
 import random
+import weakref
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 from uuid import uuid4
 
+import orjson
 import psycopg
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from anymail.message import AnymailMessage
@@ -27,7 +29,9 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg import pq
 
+from newsletter import links
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
@@ -128,6 +132,7 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
         return report
     refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
     _renderers_refresh(claimed)
+    links_at = links.reverse_state()
     with _Stamper(claim) as stamper, get_connection() as esp:
         for position, delivery in enumerate(claimed):
             if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
@@ -135,7 +140,7 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
                 report.suppressed += 1
                 continue
             try:
-                message_id = message_send(_digest_message(delivery), connection=esp)
+                message_id = message_send(_digest_message(delivery, links_at), connection=esp)
             except TransientSendError as exc:
                 report.retry_ids, report.retry_after = (
                     _release(claimed[position:], claim, str(exc)),
@@ -217,10 +222,11 @@ def _claimed(row: tuple[Any, ...]) -> Delivery:
     """A Delivery and its Subscriber from one RETURNING row, JSON decoded as the fields themselves do."""
     split = len(_CLAIMED_DELIVERY)
     values, subscriber_values = list(row[:split]), list(row[split:])
-    # JSON arrives as text (Django's jsonb loader); the fields decode it with json.loads, no custom decoder.
-    values[_CLAIMED_DELIVERY.index("papers")] = json.loads(values[_CLAIMED_DELIVERY.index("papers")])
+    # JSON arrives as text (Django's jsonb loader). The fields would decode it with json.loads and no custom
+    # decoder; orjson gives the same values for JSON that PostgreSQL stored, about 3x faster (26 picks a digest).
+    values[_CLAIMED_DELIVERY.index("papers")] = orjson.loads(values[_CLAIMED_DELIVERY.index("papers")])
     at = _CLAIMED_SUBSCRIBER.index("interests")
-    subscriber_values[at] = json.loads(subscriber_values[at])
+    subscriber_values[at] = orjson.loads(subscriber_values[at])
     delivery = Delivery.from_db(connection.alias, _CLAIMED_DELIVERY, values)
     delivery.subscriber = Subscriber.from_db(connection.alias, _CLAIMED_SUBSCRIBER, subscriber_values)
     return delivery
@@ -246,9 +252,9 @@ def _renderers_refresh(claimed: list[Delivery]) -> None:
         renderer_for(delivery).explanations_refresh()
 
 
-def _digest_message(delivery: Delivery) -> AnymailMessage:
+def _digest_message(delivery: Delivery, links_at: tuple[str, str]) -> AnymailMessage:
     rendered = renderer_for(delivery).render(
-        delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
+        delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers, links_at=links_at
     )
     message = AnymailMessage(
         subject=rendered.subject,
@@ -268,16 +274,18 @@ class _Stamper:
     overwrites a row that recovery or another batch has settled since.
 
     One UPDATE by primary key per message, committed before the next message is handed to the backend: after
-    a crash only the message in flight is in doubt. On PostgreSQL it runs as a prepared statement on one plain
-    psycopg cursor held for the batch (server-side parameters, errors still raised as Django's): no parse and
-    plan per message, and none of Django's per-query wrapping. Commits need not wait for the disk flush
-    (synchronous_commit off): a killed worker loses nothing, since the commit reached the server; only a crash
-    of the database server itself could lose the last stamps, and recovery treats those rows as in doubt.
+    a crash only the message in flight is in doubt. On PostgreSQL it runs as a statement prepared once per
+    database session, executed straight through libpq (psycopg's `pgconn`): no parse and plan per message,
+    and none of the cursor's per-call Python (half of a stamp's client time). Errors are still raised as
+    Django's. Commits need not wait for the disk flush (synchronous_commit off): a killed worker loses
+    nothing, since the commit reached the server; only a crash of the database server itself could lose the
+    last stamps, and recovery treats those rows as in doubt.
     """
 
     def __init__(self, claim: str) -> None:
         self.claim = claim
         self._cursor: psycopg.Cursor[Any] | None = None
+        self._direct: _DirectStatements | None = None
 
     def __enter__(self) -> _Stamper:
         if connection.vendor == "postgresql":
@@ -285,10 +293,11 @@ class _Stamper:
             self._cursor = psycopg.Cursor(connection.connection)
             with connection.wrap_database_errors:
                 self._cursor.execute("SET synchronous_commit TO off", prepare=False)
+            self._direct = _DirectStatements(connection.connection)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        cursor, self._cursor = self._cursor, None
+        cursor, self._cursor, self._direct = self._cursor, None, None
         if cursor is None:
             return
         try:
@@ -301,23 +310,86 @@ class _Stamper:
             cursor.close()
 
     def stamp(self, delivery: Delivery, status: str, *, message_id: str = "", error: str = "") -> None:
-        values: list[Any] = [status, error[:2000], message_id[:255]]
         sent = status == Delivery.Status.SENT
+        values: list[Any] = [status, error[:2000], message_id[:255]]
         if sent:
-            values.append(connection.ops.adapt_datetimefield_value(timezone.now()))
+            values.append(timezone.now())
         values += [delivery.pk, self.claim, Delivery.Status.SENDING]
-        sql = _stamp_sql(connection.vendor, sent=sent)
-        if self._cursor is None:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, values)
+        if self._direct is not None:
+            self._direct.execute(_stamp_sql(connection.vendor, sent=sent, numbered=True), values)
             return
+        if sent:
+            values[3] = connection.ops.adapt_datetimefield_value(values[3])
+        with connection.cursor() as cursor:
+            cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
+
+
+_statement_numbers = itertools.count()
+
+
+class _DirectStatements:
+    """Runs one-row writes through libpq itself, each statement prepared once per database session.
+
+    Values go as text (str, int or an aware datetime); the server types them from the statement. With
+    DATABASE_PREPARED_STATEMENTS off (a pooler that cannot keep them) each runs unnamed, parsed every time.
+    """
+
+    _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, bytes]] = weakref.WeakKeyDictionary()
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        """Made once per batch: one query checks which of this session's statements are still there."""
+        self._raw = raw
+        self._encoding = raw.info.encoding
+        self._names: dict[str, bytes] | None = None
+        if raw.prepare_threshold is not None:
+            self._names = self._prepared.setdefault(raw, {})
+            if self._names:
+                self._forget_deallocated()
+
+    def _forget_deallocated(self) -> None:
+        """psycopg sends DEALLOCATE ALL after a rolled-back transaction that prepared statements of its own."""
+        assert self._names is not None
+        with connection.wrap_database_errors, self._raw.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements", prepare=False)
+            there = {name.encode() for (name,) in cursor.fetchall()}
+        for sql, name in list(self._names.items()):
+            if name not in there:
+                del self._names[sql]
+
+    def execute(self, sql: str, values: list[Any]) -> None:
+        params = [self._text(value) for value in values]
+        pgconn = self._raw.pgconn
         with connection.wrap_database_errors:
-            self._cursor.execute(sql, values, prepare=True)
+            if self._names is None:
+                result = pgconn.exec_params(sql.encode(self._encoding), params)
+            else:
+                result = pgconn.exec_prepared(self._name(sql), params)
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise psycopg.errors.error_from_result(result, encoding=self._encoding)
+
+    def _name(self, sql: str) -> bytes:
+        assert self._names is not None
+        name = self._names.get(sql)
+        if name is None:
+            name = f"paperboy_direct_{next(_statement_numbers)}".encode()  # psycopg's own are _pg3_N
+            result = self._raw.pgconn.prepare(name, sql.encode(self._encoding))
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise psycopg.errors.error_from_result(result, encoding=self._encoding)
+            self._names[sql] = name
+        return name
+
+    def _text(self, value: Any) -> bytes:
+        if isinstance(value, datetime):
+            return value.isoformat().encode()  # timestamptz input: ISO 8601 with its offset
+        return str(value).encode(self._encoding)
 
 
 @cache
-def _stamp_sql(vendor: str, *, sent: bool) -> str:
-    """UPDATE delivery SET status, error, esp_message_id[, sent_at] WHERE id, claim, status (quoted per vendor)."""
+def _stamp_sql(vendor: str, *, sent: bool, numbered: bool = False) -> str:
+    """UPDATE delivery SET status, error, esp_message_id[, sent_at] WHERE id, claim, status (quoted per vendor).
+
+    `numbered`: PostgreSQL's own $1, $2, ... placeholders (for libpq), not the DB-API's %s.
+    """
     fields = {field.name: field for field in Delivery._meta.concrete_fields}
     column = {name: connection.ops.quote_name(field.column or name) for name, field in fields.items()}
     assigned = ["status", "error", "esp_message_id", *(["sent_at"] if sent else [])]
@@ -329,7 +401,11 @@ def _stamp_sql(vendor: str, *, sent: bool) -> str:
         # index for every stamp (1 ms of server time per message, growing with the batch).
         guard = f"({guard}) IS TRUE"
     where = f"{column['id']} = %s AND {guard}"
-    return f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} SET {sets} WHERE {where}"
+    sql = f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} SET {sets} WHERE {where}"
+    if numbered:
+        pieces = sql.split("%s")
+        sql = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
+    return sql
 
 
 def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:

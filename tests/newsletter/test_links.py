@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from newsletter import links
 from newsletter.tokens import Purpose, TokenInvalid, _salt, token_make, token_read
+from tests.newsletter.conftest import subscriber_create
 
 
 @pytest.mark.parametrize("purpose", list(Purpose))
@@ -48,3 +49,23 @@ def test_a_token_path_is_what_reverse_makes(name: str) -> None:
 @pytest.mark.urls("tests.newsletter.moved_urls")
 def test_a_token_path_follows_another_urlconf() -> None:
     assert links.token_path("newsletter:manage", "abc").startswith("/moved/")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("urlconf", [None, "tests.newsletter.moved_urls"])
+def test_a_digests_links_are_the_ones_each_link_function_makes(
+    urlconf: str | None, monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # every token stamps the same second
+    if urlconf:
+        settings.ROOT_URLCONF = urlconf  # type: ignore[attr-defined]
+    subscriber = subscriber_create("ada@example.org", ["agents"])
+
+    signed = links.digest_links(delivery_id=41, subscriber=subscriber)
+
+    assert signed.manage == links.manage_url(subscriber)
+    assert signed.unsubscribe == links.unsubscribe_url(subscriber)
+    assert signed.view == links.digest_view_url(delivery_id=41, subscriber=subscriber)
+    assert signed.headers == links.list_unsubscribe_headers(subscriber)
+    assert f"<{signed.unsubscribe}>" in signed.headers["List-Unsubscribe"]
+    assert ("/moved/" in signed.manage) == bool(urlconf)

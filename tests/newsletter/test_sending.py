@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.conf import LazySettings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test import Client
 from django.utils import timezone
 
 from newsletter.models import Delivery, Edition, Subscriber, Suppression, TrackingEvent
 from newsletter.services.digests import digest_plan
-from newsletter.services.sending import deliveries_recover, deliveries_send, retry_delay
+from newsletter.services.sending import _DirectStatements, deliveries_recover, deliveries_send, retry_delay
 from newsletter.services.suppressions import email_is_suppressed, email_suppress
 from tests.esp_standin import EspStandIn
 from tests.newsletter.conftest import subscriber_create
@@ -90,6 +90,55 @@ def test_stamps_on_postgresql_are_prepared_and_leave_the_session_as_it_was(esp: 
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
     assert any(sql.startswith('UPDATE "newsletter_delivery" SET "status"') for sql in prepared), prepared
+
+
+@pytest.mark.usefixtures("edition")
+def test_stamps_survive_prepared_statements_dropped_between_batches(esp: EspStandIn) -> None:
+    """psycopg deallocates every prepared statement after a failed transaction; stamps prepare theirs again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    first = _planned(("ada@example.org", ["agents"]))
+    assert deliveries_send(delivery_ids=first).sent == 1
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    second = _planned(("bob@example.org", ["in-context learning"]))
+    assert deliveries_send(delivery_ids=second).sent == 1
+
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+    assert all(sent_at is not None for sent_at in Delivery.objects.values_list("sent_at", flat=True))
+
+
+@pytest.mark.usefixtures("edition")
+def test_stamps_run_unprepared_when_prepared_statements_are_off(esp: EspStandIn) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
+    raw = connection.connection
+    before = _prepared_statement_names()
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None  # as DATABASE_PREPARED_STATEMENTS=false
+    try:
+        assert deliveries_send(delivery_ids=ids).sent == 2
+    finally:
+        raw.prepare_threshold = threshold
+    assert _prepared_statement_names() == before
+    assert list(Delivery.objects.values_list("status", flat=True)) == [Delivery.Status.SENT] * 2
+
+
+def _prepared_statement_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_a_failed_direct_statement_raises_djangos_database_error() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the direct path is PostgreSQL's")
+    connection.ensure_connection()
+    direct = _DirectStatements(connection.connection)
+
+    with pytest.raises(DatabaseError, match="no_such_table"):
+        direct.execute("UPDATE no_such_table SET x = $1", ["1"])
 
 
 @pytest.mark.usefixtures("edition")
