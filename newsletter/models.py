@@ -251,6 +251,12 @@ class DigestExplanation(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["edition", "paper", "interest"], name="digest_explanation_unique"),
         ]
+        indexes: ClassVar = [
+            # Send workers read an edition's explanations stored since the last id they read, once per batch
+            # while planning goes on. With only the unique index, PostgreSQL combined every entry of the
+            # edition with the id range (a bitmap AND): 42 ms per look at 230,000 rows, whatever was new.
+            models.Index(fields=["edition", "id"], name="digest_explanation_since"),
+        ]
 
     def __str__(self) -> str:
         return f"paper {self.paper_id} for {self.interest!r} in edition {self.edition_id}"
