@@ -34,7 +34,7 @@ from psycopg import pq
 from newsletter import links
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
 from newsletter.services.rendering import DigestRenderer
-from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
+from newsletter.services.suppressions import email_normalize, email_suppress, suppressed_hashes_among
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     links_at = links.reverse_state()
     with _Stamper(claim) as stamper, get_connection() as esp:
         for position, delivery in enumerate(claimed):
-            if delivery.subscriber.email in refused or not delivery.subscriber.is_mailable:
+            if email_normalize(delivery.subscriber.email) in refused or not delivery.subscriber.is_mailable:
                 stamper.stamp(delivery, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
                 report.suppressed += 1
                 continue
@@ -423,7 +423,7 @@ def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:
 
 
 def _why_not_mailable(delivery: Delivery, refused: set[str]) -> str:
-    if delivery.subscriber.email in refused:
+    if email_normalize(delivery.subscriber.email) in refused:
         return "address suppressed (bounce, complaint or erasure) before sending"
     return f"subscriber is {delivery.subscriber.status} since this digest was planned"
 

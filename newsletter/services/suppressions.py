@@ -31,8 +31,11 @@ def email_is_suppressed(*, email: str) -> bool:
 
 
 def suppressed_hashes_among(*, emails: list[str]) -> set[str]:
-    """The addresses of `emails` that are suppressed, in one query (for a batch of sends)."""
-    by_hash = {email_hash(e): email_normalize(e) for e in emails}
+    """The addresses of `emails` that are suppressed (normalized), in one query (for a batch of sends).
+
+    As email_is_suppressed: an entry made under an old key (SECRET_KEY_FALLBACKS) still counts.
+    """
+    by_hash = {hashed: email_normalize(email) for email in emails for hashed in _all_hashes(email)}
     found = Suppression.objects.filter(email_hash__in=list(by_hash)).values_list("email_hash", flat=True)
     return {by_hash[h] for h in found}
 

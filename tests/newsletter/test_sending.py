@@ -204,6 +204,21 @@ def test_suppression_is_checked_again_right_before_sending(esp: EspStandIn) -> N
 
 
 @pytest.mark.usefixtures("edition")
+def test_a_suppression_made_before_a_secret_key_rotation_still_stops_the_send(
+    esp: EspStandIn, settings: LazySettings
+) -> None:
+    ids = _planned(("Ada@Example.org", ["agents"]), ("bob@example.org", ["agents"]))
+    old_key = settings.SECRET_KEY
+    email_suppress(email="ada@example.org", reason=Suppression.Reason.BOUNCED)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "rotated-" * 8, [old_key]
+
+    report = deliveries_send(delivery_ids=ids)
+
+    assert (report.sent, report.suppressed) == (1, 1)
+    assert [m["To"] for m in esp.accepted] == ["bob@example.org"]
+
+
+@pytest.mark.usefixtures("edition")
 def test_nothing_retries_forever(esp: EspStandIn, settings: LazySettings) -> None:
     settings.PAPERBOY_SEND_MAX_ATTEMPTS = 3
     ids = _planned(("ada@example.org", ["agents"]))
