@@ -200,22 +200,33 @@ def _claim_returning(delivery_ids: list[int], claim: str) -> list[Delivery]:
     The ORM path took five round trips and built three full models per row, every column converted:
     about 250 µs per message, a quarter of the whole send. Rows come back with the fields sending reads.
     """
+    params: list[Any] = [Delivery.Status.SENDING, claim, timezone.now(), list(delivery_ids), Delivery.Status.PENDING]
+    with connection.cursor() as cursor:
+        cursor.execute(claim_sql(), params)
+        rows = sorted(cursor.fetchall())
+    return [_claimed(row) for row in rows]
+
+
+@cache
+def claim_sql() -> str:
+    """The claim's UPDATE ... RETURNING: params status, claim, sending_at, ids, and the status claimed from.
+
+    The rows are found by primary key only and their status checked. Written as an index condition, the
+    status let PostgreSQL's planner (its statistics taken while few rows were pending) AND the ids with the
+    whole partial index of pending rows: a million entries read per claim early in a large run, which made
+    a claim's share of a digest twice what it is at a tenth of the size.
+    """
     quote = connection.ops.quote_name
     table, subscribers = quote(Delivery._meta.db_table), quote(Subscriber._meta.db_table)
     returning = [f"d.{quote(name)}" for name in _CLAIMED_DELIVERY] + [
         f"s.{quote(name)}" for name in _CLAIMED_SUBSCRIBER
     ]
-    sql = (
+    return (
         f"UPDATE {table} AS d SET status = %s, claim = %s, sending_at = %s, attempts = d.attempts + 1 "
         f"FROM {subscribers} AS s WHERE s.id = d.subscriber_id AND d.id IN ("
-        f"SELECT id FROM {table} WHERE id = ANY(%s) AND status = %s FOR UPDATE SKIP LOCKED) "
+        f"SELECT id FROM {table} WHERE id = ANY(%s) AND (status = %s) IS TRUE FOR UPDATE SKIP LOCKED) "
         f"RETURNING {', '.join(returning)}"
     )
-    params: list[Any] = [Delivery.Status.SENDING, claim, timezone.now(), list(delivery_ids), Delivery.Status.PENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = sorted(cursor.fetchall())
-    return [_claimed(row) for row in rows]
 
 
 def _claimed(row: tuple[Any, ...]) -> Delivery:

@@ -14,7 +14,13 @@ from django.utils import timezone
 
 from newsletter.models import Delivery, Edition, Subscriber, Suppression, TrackingEvent
 from newsletter.services.digests import digest_plan
-from newsletter.services.sending import _DirectStatements, deliveries_recover, deliveries_send, retry_delay
+from newsletter.services.sending import (
+    _DirectStatements,
+    claim_sql,
+    deliveries_recover,
+    deliveries_send,
+    retry_delay,
+)
 from newsletter.services.suppressions import email_is_suppressed, email_suppress
 from tests.esp_standin import EspStandIn
 from tests.newsletter.conftest import subscriber_create
@@ -139,6 +145,32 @@ def test_a_failed_direct_statement_raises_djangos_database_error() -> None:
 
     with pytest.raises(DatabaseError, match="no_such_table"):
         direct.execute("UPDATE no_such_table SET x = $1", ["1"])
+
+
+@pytest.mark.usefixtures("edition")
+def test_a_claim_finds_its_rows_by_id_whatever_the_statistics_say_of_pending_rows() -> None:
+    """Statistics taken while few rows were pending (as before a plan run) once led PostgreSQL to AND the ids
+    with the whole partial index of pending rows: a claim read every pending row of the ledger."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the claim's UPDATE ... RETURNING is PostgreSQL's")
+    subscriber = subscriber_create("ada@example.org", ["agents"])
+    edition = Edition.objects.get()
+    rows = [
+        Delivery(subscriber=subscriber, period=f"p{n}", edition=edition, status=Delivery.Status.SENT)
+        for n in range(5_000)
+    ]
+    ids = [row.pk for row in Delivery.objects.bulk_create(rows)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
+    Delivery.objects.update(status=Delivery.Status.PENDING)
+
+    with connection.cursor() as cursor:
+        params = [Delivery.Status.SENDING, "c", timezone.now(), ids[:500], Delivery.Status.PENDING]
+        cursor.execute(f"EXPLAIN {claim_sql()}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+
+    assert "delivery_pending_since" not in plan, plan
+    assert "newsletter_delivery_pkey" in plan, plan
 
 
 @pytest.mark.usefixtures("edition")
