@@ -38,7 +38,7 @@ from newsletter.services.matching import (
     subscriber_picks_json,
 )
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
-from newsletter.services.staging import staged_copy
+from newsletter.services.staging import column_compression, staged_copy
 from papers.selectors import paper_texts
 
 logger = logging.getLogger(__name__)
@@ -335,7 +335,8 @@ def _ledger_write(*, entries: list[_Entry], latest: Edition, covers_after_id: in
 # Rows of one group, before they join the ledger (per connection; emptied before each use).
 _LEDGER_STAGING = "paperboy_ledger_staging"
 _LEDGER_STAGING_COLUMNS = (
-    "subscriber_id bigint, period varchar(16), status varchar(12), papers jsonb, created_at timestamptz"
+    "subscriber_id bigint, period varchar(16), status varchar(12), papers jsonb{papers_compression}, "
+    "created_at timestamptz"
 )
 
 
@@ -352,7 +353,7 @@ def _ledger_copy(*, entries: list[_Entry], latest: Edition, covers_after_id: int
         staging = staged_copy(
             cursor,
             staging=_LEDGER_STAGING,
-            columns=_LEDGER_STAGING_COLUMNS,
+            columns=_LEDGER_STAGING_COLUMNS.format(papers_compression=column_compression(Delivery, "papers")),
             rows=((e.subscriber_id, e.period, e.status, e.papers_json, e.created_at) for e in entries),
         )
         # The columns bulk_create writes: the model's defaults for those planning leaves empty.

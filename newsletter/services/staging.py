@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 
 def staged_copy(cursor: Any, *, staging: str, columns: str, rows: Iterable[Sequence[Any]]) -> str:
@@ -22,3 +22,19 @@ def staged_copy(cursor: Any, *, staging: str, columns: str, rows: Iterable[Seque
         for row in rows:
             copy.write_row(row)
     return name
+
+
+def column_compression(model: type[models.Model], field_name: str) -> str:
+    """" COMPRESSION lz4" (or pglz) when the field's column has a method set, else "": for a staging column.
+
+    INSERT ... SELECT keeps a value compressed as the staging table compressed it, so a staging column must
+    compress as its target does (the ledger's picks use LZ4: without this they arrived compressed with pglz).
+    """
+    table, column = model._meta.db_table, model._meta.get_field(field_name).column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s", [table, column]
+        )
+        row = cursor.fetchone()
+    method = {"l": "lz4", "p": "pglz"}.get(row[0] if row else "")
+    return f" COMPRESSION {method}" if method else ""

@@ -174,6 +174,25 @@ def test_a_claim_finds_its_rows_by_id_whatever_the_statistics_say_of_pending_row
 
 
 @pytest.mark.usefixtures("edition")
+def test_the_ledgers_picks_are_written_and_read_back_with_lz4_on_postgresql(esp: EspStandIn) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("column compression is PostgreSQL's")
+    many = ["language models", "agents", "reasoning", "diffusion", "video", "benchmark", "reinforcement learning"]
+    ids = _planned(("ada@example.org", many))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(papers), length(papers::text) FROM newsletter_delivery WHERE id = %s",
+            ids,
+        )
+        compression, length = cursor.fetchone()
+    assert length > 2_100, length  # beyond the size PostgreSQL compresses at: what is read back was compressed
+    assert compression == "lz4"
+
+    assert deliveries_send(delivery_ids=ids).sent == 1
+    assert Delivery.objects.get().papers[0]["paper_id"] in {p.pk for p in Edition.objects.get().papers.all()}
+
+
+@pytest.mark.usefixtures("edition")
 def test_a_5xx_puts_the_batch_back_for_a_retry_that_then_sends_it(esp: EspStandIn) -> None:
     ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
     esp.fail_next(1, status=503)
