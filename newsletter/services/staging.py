@@ -25,12 +25,14 @@ def staged_copy(cursor: Any, *, staging: str, columns: str, rows: Iterable[Seque
 
 
 def column_compression(model: type[models.Model], field_name: str) -> str:
-    """" COMPRESSION lz4" (or pglz) when the field's column has a method set, else "": for a staging column.
+    """The clause that compresses a staging column as the field's column is: " COMPRESSION lz4", or "".
 
     INSERT ... SELECT keeps a value compressed as the staging table compressed it, so a staging column must
     compress as its target does (the ledger's picks use LZ4: without this they arrived compressed with pglz).
     """
-    table, column = model._meta.db_table, model._meta.get_field(field_name).column
+    field = model._meta.get_field(field_name)
+    assert isinstance(field, models.Field)
+    table, column = model._meta.db_table, field.column
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s", [table, column]

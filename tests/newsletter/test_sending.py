@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
@@ -165,7 +166,7 @@ def test_a_claim_finds_its_rows_by_id_whatever_the_statistics_say_of_pending_row
     Delivery.objects.update(status=Delivery.Status.PENDING)
 
     with connection.cursor() as cursor:
-        params = [Delivery.Status.SENDING, "c", timezone.now(), ids[:500], Delivery.Status.PENDING]
+        params: list[Any] = [Delivery.Status.SENDING, "c", timezone.now(), ids[:500], Delivery.Status.PENDING]
         cursor.execute(f"EXPLAIN {claim_sql()}", params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
 
