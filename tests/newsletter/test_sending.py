@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import json
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from newsletter.services.sending import (
     claim_sql,
     deliveries_recover,
     deliveries_send,
+    renderer_for,
     retry_delay,
 )
 from newsletter.services.suppressions import email_is_suppressed, email_suppress
@@ -191,6 +193,27 @@ def test_the_ledgers_picks_are_written_and_read_back_with_lz4_on_postgresql(esp:
 
     assert deliveries_send(delivery_ids=ids).sent == 1
     assert Delivery.objects.get().papers[0]["paper_id"] in {p.pk for p in Edition.objects.get().papers.all()}
+
+
+@pytest.mark.usefixtures("edition")
+def test_a_renderers_memos_stay_set_aside_from_collections_after_a_batch(esp: EspStandIn) -> None:
+    """After each batch gc.freeze() sets the worker's memos aside. A plain dict of tuple keys was untracked by the
+    collection before it, then tracked again among the youngest objects by the next batch's first new block, so
+    every later collection walked the whole memo."""
+    first = _planned(("ada@example.org", ["agents"]))
+    assert deliveries_send(delivery_ids=first).sent == 1
+    second = Delivery.objects.select_related("subscriber", "edition").get(
+        pk__in=_planned(("bob@example.org", ["in-context learning"]))
+    )
+    renderer = renderer_for(second)
+    blocks_before = len(renderer._blocks)
+
+    renderer.render(delivery_id=second.pk, subscriber=second.subscriber, items=second.papers)
+
+    assert len(renderer._blocks) > blocks_before  # new (paper, interest) pairs were memoized
+    collected = {id(tracked) for tracked in gc.get_objects()}
+    assert id(renderer._blocks) not in collected
+    assert id(renderer._subjects) not in collected
 
 
 @pytest.mark.usefixtures("edition")
