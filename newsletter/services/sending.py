@@ -26,7 +26,7 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, Anymai
 from anymail.message import AnymailMessage
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from psycopg import pq
@@ -297,6 +297,7 @@ class _Stamper:
         self.claim = claim
         self._cursor: psycopg.Cursor[Any] | None = None
         self._direct: _DirectStatements | None = None
+        self._direct_sql: dict[bool, str] = {}
 
     def __enter__(self) -> _Stamper:
         if connection.vendor == "postgresql":
@@ -305,6 +306,7 @@ class _Stamper:
             with connection.wrap_database_errors:
                 self._cursor.execute("SET synchronous_commit TO off", prepare=False)
             self._direct = _DirectStatements(connection.connection)
+            self._direct_sql = {sent: _stamp_sql(connection.vendor, sent=sent, numbered=True) for sent in (False, True)}
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
@@ -327,7 +329,7 @@ class _Stamper:
             values.append(timezone.now())
         values += [delivery.pk, self.claim, Delivery.Status.SENDING]
         if self._direct is not None:
-            self._direct.execute(_stamp_sql(connection.vendor, sent=sent, numbered=True), values)
+            self._direct.execute(self._direct_sql[sent], values)
             return
         if sent:
             values[3] = connection.ops.adapt_datetimefield_value(values[3])
@@ -336,6 +338,7 @@ class _Stamper:
 
 
 _statement_numbers = itertools.count()
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
 
 
 class _DirectStatements:
@@ -350,6 +353,8 @@ class _DirectStatements:
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         """Made once per batch: one query checks which of this session's statements are still there."""
         self._raw = raw
+        self._pgconn = raw.pgconn
+        self._db = connections[DEFAULT_DB_ALIAS]  # the wrapper of `raw`, looked up once, not per statement
         self._encoding = raw.info.encoding
         self._names: dict[str, bytes] | None = None
         if raw.prepare_threshold is not None:
@@ -368,15 +373,21 @@ class _DirectStatements:
                 del self._names[sql]
 
     def execute(self, sql: str, values: list[Any]) -> None:
-        params = [self._text(value) for value in values]
-        pgconn = self._raw.pgconn
-        with connection.wrap_database_errors:
+        """Errors are raised as Django's; the wrapper that turns them is entered only when one comes (a stamp a
+        message: its per-call cost showed)."""
+        encoding = self._encoding
+        # timestamptz input: ISO 8601 with its offset
+        params = [v.isoformat().encode() if isinstance(v, datetime) else str(v).encode(encoding) for v in values]
+        try:
             if self._names is None:
-                result = pgconn.exec_params(sql.encode(self._encoding), params)
+                result = self._pgconn.exec_params(sql.encode(encoding), params)
             else:
-                result = pgconn.exec_prepared(self._name(sql), params)
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise psycopg.errors.error_from_result(result, encoding=self._encoding)
+                result = self._pgconn.exec_prepared(self._names.get(sql) or self._name(sql), params)
+            if result.status != _COMMAND_OK:
+                raise psycopg.errors.error_from_result(result, encoding=encoding)
+        except Exception:
+            with self._db.wrap_database_errors:
+                raise
 
     def _name(self, sql: str) -> bytes:
         assert self._names is not None
@@ -388,11 +399,6 @@ class _DirectStatements:
                 raise psycopg.errors.error_from_result(result, encoding=self._encoding)
             self._names[sql] = name
         return name
-
-    def _text(self, value: Any) -> bytes:
-        if isinstance(value, datetime):
-            return value.isoformat().encode()  # timestamptz input: ISO 8601 with its offset
-        return str(value).encode(self._encoding)
 
 
 @cache
