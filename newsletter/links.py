@@ -81,8 +81,16 @@ def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
 
 
 def _list_unsubscribe(url: str, token: str) -> dict[str, str]:
-    mailto = f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + token)}"
+    mailto = f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject={_subject_quoted(token)}"
     return {"List-Unsubscribe": f"<{url}>, <{mailto}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+def _subject_quoted(token: str) -> str:
+    """quote("unsubscribe " + token): for signing's alphabet, where only ":" needs escaping, without quote()'s
+    loop over every byte (a token has a ":", so quote() never took its fast path: 3 µs a digest)."""
+    if _URL_SAFE_TOKEN.fullmatch(token):
+        return "unsubscribe%20" + token.replace(":", "%3A")
+    return quote("unsubscribe " + token)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,3 +69,19 @@ def test_a_digests_links_are_the_ones_each_link_function_makes(
     assert signed.headers == links.list_unsubscribe_headers(subscriber)
     assert f"<{signed.unsubscribe}>" in signed.headers["List-Unsubscribe"]
     assert ("/moved/" in signed.manage) == bool(urlconf)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        token_make(purpose=Purpose.UNSUBSCRIBE, subject_id=42, nonce="n0nce"),
+        "abc-_:XYZ:09",
+        "with space/slash%and:colon",
+        "ünïcode:✓",
+        "",
+    ],
+)
+def test_the_mailto_subject_is_quoted_as_urllib_quotes_it(token: str) -> None:
+    from urllib.parse import quote
+
+    assert links._subject_quoted(token) == quote("unsubscribe " + token)
