@@ -40,6 +40,16 @@ class Preferences:
     send_hour: int = 7
     timezone: str = "UTC"
 
+    def __post_init__(self) -> None:
+        # Refused here, before any rate limit counts the request: a value the columns cannot hold must never
+        # become a 500 after the attempt was counted (issue 15: a valid sign-up after such crashes was dropped).
+        if self.frequency not in Subscriber.Frequency.values:
+            raise ValueError(f"frequency {self.frequency!r}; expected one of {Subscriber.Frequency.values}")
+        if not isinstance(self.weekday, int) or self.weekday not in Subscriber.Weekday.values:
+            raise ValueError(f"weekday {self.weekday!r}; expected 0 (Monday) to 6 (Sunday)")
+        if not isinstance(self.send_hour, int) or not 0 <= self.send_hour <= 23:
+            raise ValueError(f"send_hour {self.send_hour!r}; expected 0 to 23")
+
 
 @dataclass(frozen=True, slots=True)
 class SubscribeRequest:
