@@ -110,8 +110,10 @@ def check_email(request: HttpRequest) -> HttpResponse:
 @friendly_link_errors
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        subs.confirmation_from_link(token=token)  # a bad link gets its explanation now, not after the click
-        return render(request, "newsletter/confirm.html", {"token": token})
+        confirmation = subs.confirmation_from_link(token=token)  # a bad link is explained now, not after the click
+        preferences = subs.confirmation_preferences(confirmation=confirmation)
+        interests = preferences.interests if preferences else confirmation.subscriber.interests
+        return render(request, "newsletter/confirm.html", {"token": token, "interests": interests})
     subscriber = subs.subscriber_confirm(token=token)
     return redirect(manage_path(subscriber) + "?welcome=1")
 
