@@ -233,10 +233,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- HTTPS: on by default in production; each protection has a switch (.env.example, docs/operations.md) ---
+# A TLS-terminating proxy in front says so with X-Forwarded-Proto (it must overwrite the client's own value).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# One year, as browsers' preload lists expect; 0 turns HSTS off (plain http, or a proxy that sends it itself).
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# "preload" asks browsers to hard-code https for the domain, which is hard to undo: the owner's choice.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# `check --deploy` warns about each protection that is off. Off in production means a switch above was turned
+# off on purpose (docker-compose's plain http on localhost, or a proxy that redirects and sends HSTS itself):
+# that decision is written in the environment, so the warning would only hide the ones that matter.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, off in (
+        ("security.W008", not SECURE_SSL_REDIRECT),
+        ("security.W004", not SECURE_HSTS_SECONDS),
+        ("security.W005", not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", not SECURE_HSTS_PRELOAD),
+        ("security.W012", not SESSION_COOKIE_SECURE),
+        ("security.W016", not CSRF_COOKIE_SECURE),
+    )
+    if off and not DEBUG
+]
 
 LOGGING = {
     "version": 1,
