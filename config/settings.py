@@ -196,6 +196,8 @@ ANYMAIL: dict[str, object] = {
         "POSTMARK_API_URL": env.str("POSTMARK_API_URL", default=""),
         "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
         "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
+        # Mailgun signs its webhooks with this key (not the API key); the webhook refuses calls without it.
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
         "SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": json.loads(env.str("AMAZON_SES_CLIENT_PARAMS", default="") or "{}"),
         "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),

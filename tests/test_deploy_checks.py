@@ -95,3 +95,19 @@ def test_production_redirects_to_https_and_sends_hsts_by_default(tmp_path: Path)
 
     # The last line: `shell` first says how many objects it imported.
     assert result.stdout.splitlines()[-1].split() == ["True", "True", "True", "True"], result.stderr
+
+
+def test_check_deploy_stops_an_esp_configuration_without_a_webhook_secret(tmp_path: Path) -> None:
+    result = _check_deploy(
+        {
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": LONG_KEY,
+            "PAPERBOY_SITE_URL": "https://paperboy.example.org",
+            "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+            "POSTMARK_SERVER_TOKEN": "token",
+        },
+        tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "paperboy.E001" in result.stderr and "ANYMAIL_WEBHOOK_SECRET is not set" in result.stderr
