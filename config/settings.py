@@ -247,6 +247,8 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Error pages (DEBUG) and error emails hide the ESP secrets and URL passwords too (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenFilter"
 # `check --deploy` warns about each protection that is off. Off in production means a switch above was turned
 # off on purpose (docker-compose's plain http on localhost, or a proxy that redirects and sends HSTS itself):
 # that decision is written in the environment, so the warning would only hide the ones that matter.
