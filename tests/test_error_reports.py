@@ -50,7 +50,8 @@ def test_safe_settings_hide_the_esp_secrets_and_url_passwords(settings: LazySett
 def test_the_debug_error_page_shows_no_esp_secret(settings: LazySettings) -> None:
     settings.DEBUG = True
     _with_secrets_in_settings(settings)
-    request = RequestFactory().get("/papers/", **ENVIRONMENT)
+    request = RequestFactory().get("/papers/")
+    request.META.update(ENVIRONMENT)
 
     try:
         raise RuntimeError("boom")
