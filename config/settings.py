@@ -164,6 +164,12 @@ PAPERBOY_PREVIEWS_PER_IP = env.int("PAPERBOY_PREVIEWS_PER_IP", default=120)  # p
 PAPERBOY_CLIENT_IP_HEADER = env.str("PAPERBOY_CLIENT_IP_HEADER", default="")
 PAPERBOY_UNSUBSCRIBE_MAILTO = env.str("PAPERBOY_UNSUBSCRIBE_MAILTO", default="unsubscribe@paperboy.localhost")
 
+# --- Admin ----------------------------------------------------------------------------------------------
+# Failed admin logins allowed per client address and per username within the lockout window (seconds); then
+# every attempt is refused, even with the right password, until the window ends. A success resets the counts.
+PAPERBOY_ADMIN_LOGIN_FAILURES = env.int("PAPERBOY_ADMIN_LOGIN_FAILURES", default=5)
+PAPERBOY_ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("PAPERBOY_ADMIN_LOGIN_LOCKOUT_SECONDS", default=900)
+
 # --- Digests --------------------------------------------------------------------------------------------
 # When on, each new edition waits in the admin until an editor approves it; otherwise it is approved at once.
 EDITION_REVIEW_REQUIRED = env.bool("EDITION_REVIEW_REQUIRED", default=False)
