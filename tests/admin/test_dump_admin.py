@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
@@ -132,6 +133,11 @@ class _UnreadableBody:
     readline = read
 
 
+def _announced(size: int) -> dict[str, Any]:
+    """WSGI environ of a request that announces `size` bytes of body and fails the test if one is read."""
+    return {"CONTENT_LENGTH": str(size), "wsgi.input": _UnreadableBody()}
+
+
 def test_an_upload_declared_over_the_limit_is_refused_before_its_body_is_read(
     editor_client: Client, settings: LazySettings, tmp_path: Path
 ) -> None:
@@ -142,12 +148,11 @@ def test_an_upload_declared_over_the_limit_is_refused_before_its_body_is_read(
         UPLOAD,
         data=b"",
         content_type="multipart/form-data; boundary=BoUnDaRy",
-        CONTENT_LENGTH=str(10 * 1024**3),  # 10 GB announced
-        **{"wsgi.input": _UnreadableBody()},
+        **_announced(10 * 1024**3),  # 10 GB
     )
 
     assert response.status_code == 413
-    page = response.content.decode()  # type: ignore[attr-defined]
+    page = response.content.decode()
     assert "10240.0 MB" in page and "the limit for a dump is 20.0 MB (PAPERBOY_DUMP_MAX_BYTES)" in page
     assert "Nothing was read or stored" in page
     assert Dump.objects.count() == 0 and not list(tmp_path.iterdir())
@@ -158,8 +163,7 @@ def test_a_large_body_to_any_other_page_is_refused_unread(client: Client) -> Non
         "/subscribe/",
         data=b"",
         content_type="multipart/form-data; boundary=BoUnDaRy",
-        CONTENT_LENGTH=str(1024**3),
-        **{"wsgi.input": _UnreadableBody()},
+        **_announced(1024**3),
     )
 
     assert response.status_code == 413
