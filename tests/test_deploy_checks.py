@@ -20,6 +20,9 @@ def _check_deploy(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedPr
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings",  # the real settings, not the tests'
         "PAPERBOY_VAR_DIR": str(tmp_path / "var"),
+        # DEBUG's default, which a server has (the image has no .env: .dockerignore), stated so that a
+        # developer's .env from `make run` (DJANGO_DEBUG=true), read by the settings, cannot change it.
+        "DJANGO_DEBUG": "false",
         **env,
     }
     return subprocess.run(

@@ -18,6 +18,10 @@ from newsletter.webhook_urls import urlpatterns as webhook_routes
 from newsletter.webhooks import webhook_settings_problems
 from tests.newsletter.conftest import subscriber_create
 
+# Mounted routes of ESPs anymail has deprecated say so on every call; here that is noise.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::anymail.exceptions.AnymailNotSupportedWarning", "ignore::anymail.exceptions.AnymailDeprecationWarning"
+)
 AUTH = "Basic " + base64.b64encode(b"hook:secret").decode()
 # Every setting any mounted ESP's webhook needs, so each one gets as far as reading the payload.
 ALL_WEBHOOK_SETTINGS = {
