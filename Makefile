@@ -17,11 +17,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Local development settings, so the commands of the README (manage.py ingest, match, shell...) work as typed.
+# Written once by `make run` (a file target: an existing .env is never overwritten) and ignored by git.
+# Production has no .env: without DJANGO_SECRET_KEY it refuses to start. The key of development is generated
+# into var/ by the settings; DJANGO_DEBUG=true is all this needs.
+.env:
+	@printf '%s\n' \
+	  '# Local development (written by `make run`; never overwritten; not for production).' \
+	  'DJANGO_DEBUG=true' > $@
+	@echo "wrote $@ for local development (DJANGO_DEBUG=true)"
+
 # The service with its embedded defaults: SQLite under var/, a file broker (no server), email to var/outbox,
 # the dev web server and one Celery worker with the beat embedded. Ctrl-C stops all of it.
 run: export DJANGO_DEBUG ?= true
 run: export PAPERBOY_SITE_URL ?= http://127.0.0.1:$(PORT)
-run: install
+run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py dev_superuser
 	PORT=$(PORT) scripts/run-dev.sh

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "papers.middleware.RequestSizeLimitMiddleware",  # before CSRF, which reads the body of every POST
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -164,6 +165,12 @@ PAPERBOY_PREVIEWS_PER_IP = env.int("PAPERBOY_PREVIEWS_PER_IP", default=120)  # p
 PAPERBOY_CLIENT_IP_HEADER = env.str("PAPERBOY_CLIENT_IP_HEADER", default="")
 PAPERBOY_UNSUBSCRIBE_MAILTO = env.str("PAPERBOY_UNSUBSCRIBE_MAILTO", default="unsubscribe@paperboy.localhost")
 
+# --- Admin ----------------------------------------------------------------------------------------------
+# Failed admin logins allowed per client address and per username within the lockout window (seconds); then
+# every attempt is refused, even with the right password, until the window ends. A success resets the counts.
+PAPERBOY_ADMIN_LOGIN_FAILURES = env.int("PAPERBOY_ADMIN_LOGIN_FAILURES", default=5)
+PAPERBOY_ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("PAPERBOY_ADMIN_LOGIN_LOCKOUT_SECONDS", default=900)
+
 # --- Digests --------------------------------------------------------------------------------------------
 # When on, each new edition waits in the admin until an editor approves it; otherwise it is approved at once.
 EDITION_REVIEW_REQUIRED = env.bool("EDITION_REVIEW_REQUIRED", default=False)
@@ -196,6 +203,8 @@ ANYMAIL: dict[str, object] = {
         "POSTMARK_API_URL": env.str("POSTMARK_API_URL", default=""),
         "MAILGUN_API_KEY": env.str("MAILGUN_API_KEY", default=""),
         "MAILGUN_SENDER_DOMAIN": env.str("MAILGUN_SENDER_DOMAIN", default=""),
+        # Mailgun signs its webhooks with this key (not the API key); the webhook refuses calls without it.
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
         "SENDGRID_API_KEY": env.str("SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": json.loads(env.str("AMAZON_SES_CLIENT_PARAMS", default="") or "{}"),
         "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
@@ -233,10 +242,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- HTTPS: on by default in production; each protection has a switch (.env.example, docs/operations.md) ---
+# A TLS-terminating proxy in front says so with X-Forwarded-Proto (it must overwrite the client's own value).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# One year, as browsers' preload lists expect; 0 turns HSTS off (plain http, or a proxy that sends it itself).
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# "preload" asks browsers to hard-code https for the domain, which is hard to undo: the owner's choice.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Error pages (DEBUG) and error emails hide the ESP secrets and URL passwords too (config/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretsHiddenFilter"
+# `check --deploy` warns about each protection that is off. Off in production means a switch above was turned
+# off on purpose (docker-compose's plain http on localhost, or a proxy that redirects and sends HSTS itself):
+# that decision is written in the environment, so the warning would only hide the ones that matter.
+SILENCED_SYSTEM_CHECKS = [
+    check
+    for check, off in (
+        ("security.W008", not SECURE_SSL_REDIRECT),
+        ("security.W004", not SECURE_HSTS_SECONDS),
+        ("security.W005", not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("security.W021", not SECURE_HSTS_PRELOAD),
+        ("security.W012", not SESSION_COOKIE_SECURE),
+        ("security.W016", not CSRF_COOKIE_SECURE),
+    )
+    if off and not DEBUG
+]
 
 LOGGING = {
     "version": 1,

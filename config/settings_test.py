@@ -9,6 +9,12 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
+# Tests run DEBUG off (as production) but over plain http on loopback (the test client, a live server, gunicorn
+# in a subprocess, which inherits these): no redirect to https, no HSTS. Set here so a developer's .env with
+# DJANGO_DEBUG=true (written by `make run`) changes nothing in the suite.
+os.environ["DJANGO_DEBUG"] = "false"
+os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
+os.environ["DJANGO_SECURE_HSTS_SECONDS"] = "0"
 os.environ.setdefault("PAPERBOY_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
 
 from config.settings import *  # noqa: F403

@@ -10,7 +10,7 @@ urlpatterns = [
     path("", include("newsletter.urls")),
     path("papers/", include("papers.urls")),
     path("admin/", admin.site.urls),
-    path("anymail/", include("anymail.urls")),  # ESP tracking webhooks: /anymail/<esp>/tracking/
+    path("anymail/", include("newsletter.webhook_urls")),  # ESP tracking webhooks: /anymail/<esp>/tracking/
 ]
 
 handler404 = "papers.views.not_found"

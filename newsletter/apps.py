@@ -9,4 +9,9 @@ class NewsletterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from newsletter import webhooks  # noqa: F401 - connects the anymail tracking receiver
+        from newsletter.checks import webhook_settings_check
+
+        checks.register(webhook_settings_check, checks.Tags.security)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from newsletter.admin import dashboard, editions, ledger, subscribers
+from newsletter.admin import dashboard, editions, ledger, login, subscribers
 
-__all__ = ["dashboard", "editions", "ledger", "subscribers"]
+__all__ = ["dashboard", "editions", "ledger", "login", "subscribers"]
 
 dashboard.install(admin.site)
+login.install(admin.site)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
@@ -121,3 +122,48 @@ def test_the_failed_dumps_page_offers_reingest_and_add_leads_to_upload(editor_cl
 
     assert f'action="/admin/papers/dump/{dump.pk}/reingest/"' in page
     assert add.status_code == 302 and add["Location"] == UPLOAD
+
+
+class _UnreadableBody:
+    """A request body that fails the test if anything reads it."""
+
+    def read(self, *args: object) -> bytes:
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def _announced(size: int) -> dict[str, Any]:
+    """WSGI environ of a request that announces `size` bytes of body and fails the test if one is read."""
+    return {"CONTENT_LENGTH": str(size), "wsgi.input": _UnreadableBody()}
+
+
+def test_an_upload_declared_over_the_limit_is_refused_before_its_body_is_read(
+    editor_client: Client, settings: LazySettings, tmp_path: Path
+) -> None:
+    settings.PAPERBOY_DUMP_MAX_BYTES = 20 * 1024 * 1024
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)  # where Django would spool the upload
+
+    response = editor_client.post(
+        UPLOAD,
+        data=b"",
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+        **_announced(10 * 1024**3),  # 10 GB
+    )
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "10240.0 MB" in page and "the limit for a dump is 20.0 MB (PAPERBOY_DUMP_MAX_BYTES)" in page
+    assert "Nothing was read or stored" in page
+    assert Dump.objects.count() == 0 and not list(tmp_path.iterdir())
+
+
+def test_a_large_body_to_any_other_page_is_refused_unread(client: Client) -> None:
+    response = client.post(
+        "/subscribe/",
+        data=b"",
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+        **_announced(1024**3),
+    )
+
+    assert response.status_code == 413
