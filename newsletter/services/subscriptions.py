@@ -17,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from newsletter import links
+from newsletter.addresses import email_normalize
 from newsletter.emails import make_message
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services.explanations import delivery_item_words
 from newsletter.services.sending import message_send
-from newsletter.services.suppressions import email_is_suppressed, email_normalize, email_suppress
+from newsletter.services.suppressions import email_is_suppressed, email_suppress
 from newsletter.tokens import Purpose, TokenInvalid, token_read
 
 logger = logging.getLogger(__name__)
