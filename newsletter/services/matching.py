@@ -39,8 +39,9 @@ from papers.selectors import paper_texts, papers_version
 PREVIEW_PAPERS = 300  # the preview shows what the interests would have caught among this many recent papers
 PREVIEW_MATCHES_SHOWN = 3
 # A preview stops evaluating interests once this is spent (the first one is always shown); with the bounds
-# of parse_interests a call takes some 10-30 ms, so only a much slower machine or a pathological text meets it.
-PREVIEW_TIME_BUDGET_SECONDS = 0.25
+# of parse_interests an ordinary call takes 10-20 ms here, so only texts of many broad interests, each with
+# exclusions not met before, reach it.
+PREVIEW_TIME_BUDGET_SECONDS = 0.1
 PREVIEW_PLANS_KEPT = 20_000  # memoised word and clause plans on the preview index, before they are dropped
 # A digest holds at most this many papers, best first: ~50 fit in full under Gmail's 100 KB clip, the rest
 # are listed by title. Only these are explained, which is most of the cost of matching a subscriber.
