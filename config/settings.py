@@ -161,8 +161,13 @@ PAPERBOY_DUMPS_SCAN_INTERVAL = env.float("PAPERBOY_DUMPS_SCAN_INTERVAL", default
 PAPERBOY_CONFIRMATIONS_PER_ADDRESS = env.int("PAPERBOY_CONFIRMATIONS_PER_ADDRESS", default=4)
 PAPERBOY_SUBSCRIBES_PER_IP = env.int("PAPERBOY_SUBSCRIBES_PER_IP", default=20)
 PAPERBOY_PREVIEWS_PER_IP = env.int("PAPERBOY_PREVIEWS_PER_IP", default=120)  # per minute
-# Behind a proxy, the request header that carries the client address (e.g. HTTP_X_FORWARDED_FOR).
+# Behind a proxy, the request header that carries the client address (e.g. HTTP_X_FORWARDED_FOR), and how
+# many proxies of ours append to it: the client address is that many entries from the right (entries
+# further left are whatever the client sent, and are never trusted).
 PAPERBOY_CLIENT_IP_HEADER = env.str("PAPERBOY_CLIENT_IP_HEADER", default="")
+PAPERBOY_TRUSTED_PROXIES = env.int("PAPERBOY_TRUSTED_PROXIES", default=1)
+if PAPERBOY_TRUSTED_PROXIES < 1:
+    raise ImproperlyConfigured("PAPERBOY_TRUSTED_PROXIES counts the proxies in front of Paperboy: 1 or more.")
 PAPERBOY_UNSUBSCRIBE_MAILTO = env.str("PAPERBOY_UNSUBSCRIBE_MAILTO", default="unsubscribe@paperboy.localhost")
 
 # --- Admin ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.exceptions import ValidationError
 
+from newsletter.addresses import AddressError, email_checked
 from newsletter.matching.interests import MAX_INTEREST_LENGTH, MAX_INTERESTS, InterestError, parse_interests
 from newsletter.models import Subscriber
 from newsletter.services.subscriptions import Preferences
@@ -95,6 +96,14 @@ class SubscribeForm(PreferencesForm):
     website = forms.CharField(required=False, label="Leave this field empty", max_length=200)
 
     field_order = ("email", "interests", "frequency", "weekday", "send_hour", "timezone", "website")
+
+    def clean_email(self) -> str:
+        # One form per mailbox (see newsletter/addresses.py): full-width and upper-case variants are the
+        # same address; a look-alike domain mixing alphabets is refused here, next to the field.
+        try:
+            return email_checked(self.cleaned_data["email"])
+        except AddressError as exc:
+            raise ValidationError(str(exc)) from exc
 
     @property
     def is_bot(self) -> bool:

@@ -17,12 +17,12 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from newsletter.addresses import email_normalize
 from newsletter.matching import InterestError
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
 from newsletter.services.digests import subscribers_due
 from newsletter.services.explanations import delivery_item_words
 from newsletter.services.matching import interest_matches, paper_index_build
-from newsletter.services.suppressions import email_normalize
 from papers.selectors import paper_texts, paper_titles
 
 # --- editions -------------------------------------------------------------------------------------------

@@ -29,12 +29,30 @@ View = Callable[..., HttpResponse]
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or the first address of a proxy's header when PAPERBOY_CLIENT_IP_HEADER names one."""
+    """The client's address: REMOTE_ADDR, or behind proxies the entry of PAPERBOY_CLIENT_IP_HEADER that the
+    outermost trusted proxy wrote.
+
+    Each proxy appends the address it received the request from, so the last PAPERBOY_TRUSTED_PROXIES
+    entries are written by proxies we run and the one furthest left of them is the client as our first
+    proxy saw it. Anything further left came from the client and is ignored: taking the first entry gave a
+    client that sends its own X-Forwarded-For a fresh rate-limit bucket and a forged consent IP per request.
+    A header with fewer entries than trusted proxies (a request that bypassed them) counts as REMOTE_ADDR.
+    """
+    remote = _ip_or_none(request.META.get("REMOTE_ADDR", ""))
     header = settings.PAPERBOY_CLIENT_IP_HEADER
-    raw = (request.META.get(header, "") if header else "") or request.META.get("REMOTE_ADDR", "")
-    candidate = raw.split(",")[0].strip()
+    if not header:
+        return remote
+    entries = [entry.strip() for entry in request.META.get(header, "").split(",")]
+    entries = [entry for entry in entries if entry]
+    proxies = settings.PAPERBOY_TRUSTED_PROXIES
+    if len(entries) < proxies:
+        return remote
+    return _ip_or_none(entries[-proxies]) or remote
+
+
+def _ip_or_none(value: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return None
 

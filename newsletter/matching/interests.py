@@ -17,6 +17,11 @@ from newsletter.matching.text import STOP_WORDS, normalise, words_of
 
 MAX_INTEREST_LENGTH = 100
 MAX_INTERESTS = 20
+# Bounds on the work one subscriber's text can ask for (each term is looked up and scored, each exclusion
+# checked against every candidate paper): 20 interests of `word -x -y ...` cost the live preview 16 times an
+# ordinary text. Real interests use a word or three and an exclusion or two.
+MAX_EXCLUSIONS_PER_INTEREST = 6
+MAX_TERMS = 100  # words, compounds and phrases, exclusions included, over all the interests
 
 # Letters and digits of any script, spaces, and the punctuation that occurs in technical terms.
 _DISALLOWED = re.compile(r"[^\w\s\-'\".,+/&]|_")  # a comma only survives inside quotes
@@ -65,8 +70,12 @@ class InterestError(ValueError):
         super().__init__("; ".join(errors))
 
 
-def parse_interests(raw: str) -> tuple[Interest, ...]:
-    """Parse a subscriber's whole text, dropping duplicates; raises InterestError listing every problem."""
+def parse_interests(raw: str, *, limits: bool = True) -> tuple[Interest, ...]:
+    """Parse a subscriber's whole text, dropping duplicates; raises InterestError listing every problem.
+
+    `limits=False` leaves the bounds on their number and size to the caller (the live preview cuts the text
+    to them with `interests_truncate` and says so, rather than showing nothing).
+    """
     items = [item.strip() for item in _SPLIT_ITEMS.split(raw)]
     items = [item for item in items if item]
     errors: list[str] = []
@@ -78,11 +87,64 @@ def parse_interests(raw: str) -> tuple[Interest, ...]:
             errors.extend(error.errors)
             continue
         parsed.setdefault(interest.text, interest)
-    if len(parsed) > MAX_INTERESTS:
-        errors.append(f"At most {MAX_INTERESTS} interests, please (you have {len(parsed)}).")
+    if limits:
+        errors += _limit_problems(tuple(parsed.values()))
     if errors:
         raise InterestError(errors)
     return tuple(parsed.values())
+
+
+def _terms_of(interest: Interest) -> int:
+    return len(interest.terms) + len(interest.excludes)
+
+
+def _limit_problems(interests: tuple[Interest, ...]) -> list[str]:
+    problems = [
+        f"“{_shown(interest.text)}” leaves out {len(interest.excludes)} things; at most "
+        f"{MAX_EXCLUSIONS_PER_INTEREST} per interest, please."
+        for interest in interests
+        if len(interest.excludes) > MAX_EXCLUSIONS_PER_INTEREST
+    ]
+    if len(interests) > MAX_INTERESTS:
+        problems.append(f"At most {MAX_INTERESTS} interests, please (you have {len(interests)}).")
+    terms = sum(map(_terms_of, interests))
+    if terms > MAX_TERMS:
+        problems.append(f"At most {MAX_TERMS} words and exclusions in all, please (you have {terms}).")
+    return problems
+
+
+def interests_truncate(interests: tuple[Interest, ...]) -> tuple[tuple[Interest, ...], list[str]]:
+    """The interests cut to the bounds `parse_interests` enforces (the first ones kept), and a sentence for
+    each cut, for a caller that shows what it can rather than refusing (the live preview)."""
+    notices: list[str] = []
+    kept: list[Interest] = []
+    cut_excludes = 0
+    for interest in interests[:MAX_INTERESTS]:
+        if len(interest.excludes) > MAX_EXCLUSIONS_PER_INTEREST:
+            cut_excludes += 1
+            interest = Interest(terms=interest.terms, excludes=interest.excludes[:MAX_EXCLUSIONS_PER_INTEREST])
+        kept.append(interest)
+    if cut_excludes:
+        notices.append(
+            f"Only the first {MAX_EXCLUSIONS_PER_INTEREST} exclusions of an interest are used "
+            f"({cut_excludes} interests have more); the form will ask you to shorten them."
+        )
+    if len(interests) > MAX_INTERESTS:
+        notices.append(f"Only the first {MAX_INTERESTS} of your {len(interests)} interests are previewed.")
+    total = 0
+    for position, interest in enumerate(kept):
+        total += _terms_of(interest)
+        if total > MAX_TERMS:
+            notices.append(
+                f"Only the first {position} interests are previewed: at most {MAX_TERMS} words and exclusions in all."
+            )
+            kept = kept[:position]
+            break
+    return tuple(kept), notices
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # Most stored interests are canonical already: lower-case ASCII words, spaces and inner hyphens. They

@@ -25,7 +25,7 @@ from newsletter.matching.hits import (
 )
 from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
 from newsletter.matching.plans import ClausePlan, UnitPlan, plan_clauses, plan_interest
-from newsletter.matching.query import CompiledInterest
+from newsletter.matching.query import Clause, CompiledInterest
 
 TITLE_WEIGHT = 2.0
 THRESHOLD = 0.75
@@ -113,10 +113,22 @@ def excluded(index: PaperIndex, compiled: CompiledInterest) -> int:
     """Bit set of papers that contain any of the interest's exclusions, anywhere."""
     found = 0
     for clause in compiled.excludes:
+        found |= _clause_papers(index, clause)
+    return found
+
+
+def _clause_papers(index: PaperIndex, clause: Clause) -> int:
+    # Kept on the index with the other plans: the same exclusions ("-survey") recur across interests, and
+    # checking a common word's every paper for hits is most of what an interest with exclusions costs.
+    key = ("excluded", clause)
+    found: int | None = index.unit_plans.get(key)
+    if found is None:
+        found = 0
         for plan in plan_clauses(index, (clause,), relax=False):
             for number in iter_bits(plan.bits):
                 if clause_hits(index, number, plan):
                     found |= 1 << number
+        index.unit_plans[key] = found
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from newsletter.matching import (
     parse_interests,
     percolate,
 )
+from newsletter.matching.interests import interests_truncate
 from newsletter.matching.percolation import (
     PercolationMemo,
     percolate_memo,
@@ -36,6 +38,11 @@ from papers.selectors import paper_texts, papers_version
 
 PREVIEW_PAPERS = 300  # the preview shows what the interests would have caught among this many recent papers
 PREVIEW_MATCHES_SHOWN = 3
+# A preview stops evaluating interests once this is spent (the first one is always shown); with the bounds
+# of parse_interests an ordinary call takes 10-20 ms here, so only texts of many broad interests, each with
+# exclusions not met before, reach it.
+PREVIEW_TIME_BUDGET_SECONDS = 0.1
+PREVIEW_PLANS_KEPT = 20_000  # memoised word and clause plans on the preview index, before they are dropped
 # A digest holds at most this many papers, best first: ~50 fit in full under Gmail's 100 KB clip, the rest
 # are listed by title. Only these are explained, which is most of the cost of matching a subscriber.
 DIGEST_MAX_PAPERS = 100
@@ -90,26 +97,46 @@ def preview_index() -> PaperIndex:
 
 
 def interests_preview(*, raw: str) -> dict[str, Any]:
-    """What these interests would have caught among recent papers, as JSON-ready data for the form."""
-    index = preview_index()
+    """What these interests would have caught among recent papers, as JSON-ready data for the form.
+
+    The work per call is bounded, since anyone may call it 120 times a minute: the text is cut to the form's
+    bounds (interests, exclusions, terms; `notices` says what was cut), only the papers shown are explained
+    (explaining every match of 20 broad interests cost 16 times an ordinary call), and interests are
+    evaluated one by one until PREVIEW_TIME_BUDGET_SECONDS is spent.
+    """
+    index = preview_index()  # a rebuild (papers changed) is not this caller's doing: the budget starts after it
+    deadline = time.monotonic() + PREVIEW_TIME_BUDGET_SECONDS
     try:
-        interests = parse_interests(raw)
+        interests, notices = interests_truncate(parse_interests(raw, limits=False))
         errors: list[str] = []
     except InterestError as exc:
-        interests, errors = (), list(exc.errors)
-    # Percolate as one subscriber, exactly as a digest would: exclusion-only items then apply to every interest.
-    result = percolate(index=index, subscribers=[("preview", [interest.text for interest in interests])])
-    by_interest: dict[str, list[Match]] = {i.text: [] for i in interests if not i.exclusion_only}
-    for paper_match in result.matches("preview"):
-        for match in paper_match.matches:
-            by_interest.setdefault(match.interest, []).append(match)
+        interests, notices, errors = (), [], list(exc.errors)
+    # As in a digest, exclusion-only items apply to every interest: each interest is percolated with them, as
+    # one subscriber, against a memo that evaluates each of them once.
+    everywhere = [interest.text for interest in interests if interest.exclusion_only]
+    shown = [interest.text for interest in interests if not interest.exclusion_only]
+    memo = PercolationMemo(index=index)
     titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
     results = []
-    for interest, matches in by_interest.items():
-        matches.sort(key=lambda match: -match.score)
-        shown = [_preview_paper(match, titles) for match in matches[:PREVIEW_MATCHES_SHOWN]]
-        results.append({"interest": interest, "count": len(matches), "papers": shown})
-    return {"papers_considered": len(index.papers), "interests": results, "errors": errors}
+    for position, text in enumerate(shown):
+        if position and time.monotonic() > deadline:
+            notices.append(f"Only the first {position} interests are previewed: the rest took too long.")
+            break
+        result = percolate_memo(memo=memo, subscribers=[("preview", [*everywhere, text])])
+        count = result.paper_bits("preview").bit_count()
+        top = result.matches("preview", limit=PREVIEW_MATCHES_SHOWN)
+        papers = [_preview_paper(paper.matches[0], titles) for paper in top]
+        results.append({"interest": text, "count": count, "papers": papers})
+    _plans_bound(index)
+    return {"papers_considered": len(index.papers), "interests": results, "errors": errors, "notices": notices}
+
+
+def _plans_bound(index: PaperIndex) -> None:
+    # The index memoises the plan of every word and clause it has scored, for its life (until papers change):
+    # right for the day's digests, unbounded for a public endpoint that anyone can send new words to.
+    if len(index.unit_plans) > PREVIEW_PLANS_KEPT or len(index.interest_plans) > PREVIEW_PLANS_KEPT:
+        index.unit_plans.clear()
+        index.interest_plans.clear()
 
 
 def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:

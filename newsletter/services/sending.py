@@ -32,9 +32,10 @@ from django.utils import timezone
 from psycopg import pq
 
 from newsletter import links
+from newsletter.addresses import email_normalize
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
 from newsletter.services.rendering import DigestRenderer
-from newsletter.services.suppressions import email_normalize, email_suppress, suppressed_hashes_among
+from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
 
 logger = logging.getLogger(__name__)
 

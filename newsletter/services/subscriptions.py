@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from newsletter import links
+from newsletter.addresses import email_normalize
 from newsletter.emails import make_message
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
@@ -24,7 +25,6 @@ from newsletter.services.explanations import delivery_item_words
 from newsletter.services.sending import message_send
 from newsletter.services.suppressions import (
     email_is_suppressed,
-    email_normalize,
     email_refuses_signup,
     email_suppress,
     email_unsuppress_erased,

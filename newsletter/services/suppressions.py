@@ -6,13 +6,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.crypto import salted_hmac
 
+from newsletter.addresses import email_normalize
 from newsletter.models import Suppression
 
 _HASH_SALT = "paperboy.newsletter.suppression"
-
-
-def email_normalize(email: str) -> str:
-    return email.strip().lower()
 
 
 def email_hash(email: str, *, secret: str | None = None) -> str:
@@ -23,7 +20,13 @@ def email_hash(email: str, *, secret: str | None = None) -> str:
 def _all_hashes(email: str) -> list[str]:
     # After a SECRET_KEY rotation, entries made under an old key (SECRET_KEY_FALLBACKS) must still count.
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [email_hash(email, secret=secret) for secret in secrets]
+    hashes = [email_hash(email, secret=secret) for secret in secrets]
+    # Entries made before addresses were normalised (NFKC, IDNA) hashed the address only stripped and
+    # lower-cased: a row stored then ("victim@ｅxample.org") must still find its entry.
+    legacy = email.strip().lower()
+    if legacy != email_normalize(email):
+        hashes += [salted_hmac(_HASH_SALT, legacy, secret=s, algorithm="sha256").hexdigest() for s in secrets]
+    return hashes
 
 
 def email_is_suppressed(*, email: str) -> bool:

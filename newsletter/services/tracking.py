@@ -9,8 +9,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from newsletter.addresses import email_normalize
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
-from newsletter.services.suppressions import email_normalize, email_suppress
+from newsletter.services.suppressions import email_suppress
 
 logger = logging.getLogger(__name__)
 

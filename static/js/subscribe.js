@@ -43,6 +43,13 @@
       p.textContent = message;
       box.appendChild(p);
     });
+    // What the server cut to keep a preview cheap (too many exclusions or terms): said, not hidden.
+    (data.notices || []).forEach(function (message) {
+      var p = document.createElement("p");
+      p.className = "cut";
+      p.textContent = message;
+      box.appendChild(p);
+    });
     data.interests.forEach(function (result) {
       var h = document.createElement("h3");
       h.textContent = result.interest + " (" + result.count + ")";

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -133,3 +135,103 @@ def test_the_preview_is_rate_limited_per_ip(client: Client, settings: object) ->
     statuses = [client.get("/subscribe/preview.json", {"interests": "agents"}).status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+# --- the preview's bounded work (issue 15 item 6) ----------------------------------------------------------
+
+ADVERSARIAL_PREVIEW = "\n".join(f"model{n} " + " ".join(f"-x{n}y{k}" for k in range(10)) for n in range(20))
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_a_preview_with_200_exclusions_is_cut_to_the_bounds_and_says_so(client: Client) -> None:
+    from newsletter.matching.interests import MAX_EXCLUSIONS_PER_INTEREST, MAX_TERMS
+
+    assert ADVERSARIAL_PREVIEW.count(" -") == 200
+    data = client.get("/subscribe/preview.json", {"interests": ADVERSARIAL_PREVIEW}).json()
+
+    assert data["errors"] == []
+    # Each interest keeps its first 6 exclusions (7 terms), and interests are kept while the terms fit.
+    kept = [result["interest"].count(" -") for result in data["interests"]]
+    assert kept == [MAX_EXCLUSIONS_PER_INTEREST] * (MAX_TERMS // (MAX_EXCLUSIONS_PER_INTEREST + 1))
+    assert data["interests"][0]["interest"] == "model0 " + " ".join(f"-x0y{k}" for k in range(6))
+    notices = " ".join(data["notices"])
+    assert "first 6 exclusions" in notices and f"at most {MAX_TERMS} words" in notices, notices
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_a_preview_past_the_term_bound_keeps_the_first_interests_and_says_so(client: Client) -> None:
+    from newsletter.matching.interests import MAX_TERMS
+
+    text = "\n".join(f"w{n}a w{n}b w{n}c w{n}d w{n}e -v{n}" for n in range(20))  # 6 terms each, 120 in all
+    data = client.get("/subscribe/preview.json", {"interests": text}).json()
+
+    assert len(data["interests"]) == MAX_TERMS // 6
+    assert any(f"at most {MAX_TERMS} words" in notice for notice in data["notices"]), data["notices"]
+
+
+def test_the_form_refuses_the_same_texts_with_a_message_next_to_the_interests(client: Client) -> None:
+    from tests.newsletter.conftest import form_data
+
+    response = client.post("/subscribe/", form_data(interests=ADVERSARIAL_PREVIEW))
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == ["interests"]
+    assert any("at most 6 per interest" in message for message in errors["interests"])
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_a_preview_past_its_time_budget_shows_what_it_has_and_says_so(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsletter.services import matching
+
+    monkeypatch.setattr(matching, "PREVIEW_TIME_BUDGET_SECONDS", 0.0)  # every interest after the first is late
+    data = client.get("/subscribe/preview.json", {"interests": "in-context learning\nagents\nRLHF"}).json()
+
+    assert [result["interest"] for result in data["interests"]] == ["in-context learning"]
+    assert data["interests"][0]["count"] > 3
+    assert any("took too long" in notice for notice in data["notices"]), data["notices"]
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_a_second_preview_reuses_the_index_with_one_query(
+    client: Client, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    client.get("/subscribe/preview.json", {"interests": "agents"})  # builds this process's index
+
+    with django_assert_num_queries(1):  # the papers' version, to see that the index is still current
+        data = client.get("/subscribe/preview.json", {"interests": "in-context learning"}).json()
+
+    assert data["interests"][0]["count"] > 3
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_the_preview_explains_only_the_papers_it_shows(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter.matching import percolation
+
+    explained: list[int] = []
+    real = percolation.build_matches
+
+    def counting(index: Any, compiled: Any, scored: list[tuple[int, float]]) -> Any:
+        explained.append(len(scored))
+        return real(index, compiled, scored)
+
+    monkeypatch.setattr(percolation, "build_matches", counting)
+    data = client.get("/subscribe/preview.json", {"interests": "models\nlearning\nlanguage"}).json()
+
+    assert sum(result["count"] for result in data["interests"]) > 100  # broad words: many papers match
+    assert sum(explained) == sum(len(result["papers"]) for result in data["interests"]) <= 9
+
+
+@pytest.mark.usefixtures("seed_papers")
+def test_the_preview_index_drops_its_memoised_plans_past_the_bound(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsletter.services import matching
+
+    monkeypatch.setattr(matching, "PREVIEW_PLANS_KEPT", 50)
+    for n in range(10):
+        client.get("/subscribe/preview.json", {"interests": " ".join(f"novel{n}word{k}" for k in range(10))})
+
+    assert len(matching.preview_index().unit_plans) <= 50 + 20

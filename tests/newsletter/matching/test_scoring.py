@@ -203,3 +203,19 @@ def test_a_coordinated_word_between_the_units_does_not_part_them() -> None:
     turned = index_of(("Mixed", "We compare models and vision language tasks. " + FILLER), ("Other", FILLER))
     reversed_hits = paper_hits(turned, 0, compile_interest("language models", acronyms=turned.acronyms))
     assert all(hit.quality < 1.0 for hit in reversed_hits)  # a conjunct counts only in the order typed
+
+
+def test_an_exclusion_remembered_on_the_index_excludes_the_same_papers_as_a_fresh_one() -> None:
+    papers = (
+        ("Diffusion models: a survey", "We review diffusion models. " + FILLER),
+        ("Faster diffusion models", "We speed up diffusion models, unlike the survey by Ho. " + FILLER),
+        ("Video generation", "Diffusion models for video; a survey of video models. " + FILLER),
+        ("Image generation", "Diffusion models for images. " + FILLER),
+    )
+    warmed = index_of(*papers)
+    for interest in ("video -survey", 'image generation -survey -"video models"'):  # remembered on `warmed`
+        matched_ids(warmed, interest)
+
+    for interest in ("diffusion models -survey", 'diffusion models -"video models" -survey', "models -surveys"):
+        assert matched_ids(warmed, interest) == matched_ids(index_of(*papers), interest), interest
+    assert matched_ids(warmed, "diffusion models -survey") == {3}
