@@ -79,7 +79,8 @@ def html_props(abstract: str) -> str:
 
 
 def html_articles(abstract: str) -> str:
-    return f'<!doctype html><article><h3><a href="/papers/2410.05434">A title</a></h3><p>{html_escape(abstract)}</p></article>'
+    title = '<h3><a href="/papers/2410.05434">A title</a></h3>'
+    return f"<!doctype html><article>{title}<p>{html_escape(abstract)}</p></article>"
 
 
 WRAPPERS: dict[str, Callable[[str], str]] = {
