@@ -58,7 +58,7 @@ bench: install
 web:
 	gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers 3 --access-logfile -
 worker:
-	celery -A config worker --loglevel=info --concurrency=2
+	celery -A config worker -Q paperboy,ingest --loglevel=info --concurrency=2
 beat:
 	celery -A config beat --loglevel=info --schedule=/app/var/celerybeat-schedule
 

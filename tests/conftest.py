@@ -21,12 +21,28 @@ def seed_files() -> list[Path]:
     return sorted(SEEDS_DIR.glob("*.txt"))
 
 
+def require_realdata() -> None:
+    """Skip the calling test when the real third-party samples are absent; under CI=true, fail it instead.
+
+    A clone of the public repository has no ../shared beside it, and its tests must pass there (the project's
+    own fixtures cover every parser); CI has the samples, so there their absence is a broken set-up.
+    """
+    if any(p.name != "README.md" for p in REALDATA_DIR.glob("*")):
+        return
+    reason = f"the real third-party samples are not in {REALDATA_DIR} (not part of the repository)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true requires them")
+    pytest.skip(reason)
+
+
+def is_realdata(path: Path) -> bool:
+    return path.is_relative_to(REALDATA_DIR)
+
+
 @pytest.fixture
 def realdata_files() -> list[Path]:
-    files = sorted(p for p in REALDATA_DIR.glob("*") if p.name != "README.md")
-    if not files:
-        pytest.fail(f"no real-data samples found in {REALDATA_DIR}")
-    return files
+    require_realdata()
+    return sorted(p for p in REALDATA_DIR.glob("*") if p.name != "README.md")
 
 
 @pytest.fixture

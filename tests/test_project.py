@@ -76,3 +76,13 @@ def test_readme_opens_with_the_two_commands() -> None:
     first_part = readme[:1500]
 
     assert "make run" in first_part and "make test" in first_part
+
+
+def test_every_worker_command_consumes_both_queues() -> None:
+    both = "-Q paperboy,ingest"
+    compose = _compose()["services"]
+
+    assert both in _makefile_recipe("worker")
+    assert both in compose["worker"]["command"]
+    assert both in (REPO_DIR / "scripts" / "run-dev.sh").read_text()
+    assert "-Q ingest" in compose["ingest-worker"]["command"]

@@ -59,8 +59,10 @@ _INLINE_TAGS = frozenset(
     }
 )
 # Script-like elements lose their content too: their text is code, never part of a title or abstract.
+# The opening tag stops at the next "<" as well as ">": with "[^>]*" every "<script" of "<script" * N
+# (no ">" anywhere) rescanned the rest of the text, which made cleaning quadratic.
 _SCRIPT_LIKE = re.compile(
-    r"<(script|style|noscript|template|iframe|object)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+    r"<(script|style|noscript|template|iframe|object)\b[^<>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
 )
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")

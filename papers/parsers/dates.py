@@ -90,7 +90,7 @@ def parse_rfc822_date(text: str) -> date | None:
     """ "Thu, 24 Sep 2026 00:00:00 -0400" -> date(2026, 9, 24), in the time zone it was written in."""
     try:
         return parsedate_to_datetime(text.strip()).date()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a year of 20 digits
         return None
 
 

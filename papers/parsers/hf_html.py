@@ -69,11 +69,19 @@ def _parse_articles(*, soup: BeautifulSoup) -> ParsedDump:
     drafts: list[PaperDraft] = []
     warnings: list[str] = []
     for n, article in enumerate(soup.find_all("article"), 1):
-        link = article.select_one('h3 a[href^="/papers/"]') if isinstance(article, Tag) else None
-        if link is None or not isinstance(article, Tag):
+        if not isinstance(article, Tag):
+            continue
+        if article.find("article") is not None:
+            # Cards are siblings on every real page. Nested ones would each be read with all the cards inside
+            # them, which is quadratic in the nesting (10 s for 16 KB of "<article>"); the first one found
+            # stops the parse, and the search over unnested cards reads each element once.
+            raise DumpParseError("an <article> inside another; expected one <article> card per paper")
+        title = _title_link(article=article)
+        if title is None:
             warnings.append(f'article {n}: no h3 a[href^="/papers/"] title link; skipped as not a paper card')
             continue
-        drafts.append(_article_draft(article=article, link=link, where=f"article {n}"))
+        link, heading = title
+        drafts.append(_article_draft(article=article, link=link, heading=heading, where=f"article {n}"))
     warnings.extend(missing_abstracts_warning(drafts=drafts))
     time = soup.find("time", attrs={"datetime": True})
     listing_date = parse_iso_date(str(time.get("datetime", ""))) if isinstance(time, Tag) else None
@@ -88,27 +96,55 @@ def _parse_articles(*, soup: BeautifulSoup) -> ParsedDump:
     )
 
 
-def _article_draft(*, article: Tag, link: Tag, where: str) -> PaperDraft:
+def _title_link(*, article: Tag) -> tuple[Tag, Tag] | None:
+    """The first `h3 a[href^="/papers/"]` in the card and its h3, reading each element once.
+
+    A CSS selector walks up from every candidate link to look for an h3, which is quadratic when thousands
+    of links sit under thousands of nested elements; here each h3 is read down once, nested ones skipped.
+    """
+    for heading in _outermost(article=article, name="h3"):
+        for link in heading.find_all("a"):
+            if isinstance(link, Tag) and str(link.get("href", "")).startswith("/papers/"):
+                return link, heading
+    return None
+
+
+def _outermost(*, article: Tag, name: str) -> list[Tag]:
+    """The `name` elements in the card that are not inside another one, reading each element once.
+
+    Reading every one of them would read nested ones again inside each ancestor: quadratic in the nesting.
+    """
+    read: set[int] = set()
+    found: list[Tag] = []
+    for tag in article.find_all(name):
+        if isinstance(tag, Tag) and id(tag) not in read:
+            found.append(tag)
+            read.update(id(element) for element in tag.descendants)
+    return found
+
+
+def _article_draft(*, article: Tag, link: Tag, heading: Tag, where: str) -> PaperDraft:
     title = link.get_text(" ")
     if not title.strip():
         raise DumpParseError("the title link is empty; expected the paper title in h3 a", location=where)
     paper_id = str(link.get("href", "")).removeprefix("/papers/").split("?")[0].split("#")[0].strip("/")
-    abstract = " ".join(p.get_text(" ") for p in article.find_all("p"))
+    abstract = " ".join(p.get_text(" ") for p in _outermost(article=article, name="p"))
     return PaperDraft(
         where=where,
         title=title,
         abstract=abstract,
         arxiv_id=arxiv_id_from(paper_id),
-        upvotes=_upvotes(article=article, title_link=link),
+        upvotes=_upvotes(article=article, heading=heading),
         links={"paper": hf_paper_url(paper_id)} if paper_id else {},
     )
 
 
-def _upvotes(*, article: Tag, title_link: Tag) -> int | None:
+def _upvotes(*, article: Tag, heading: Tag) -> int | None:
     """The first bare number in the card outside the title: the vote count."""
-    heading = title_link.find_parent("h3")
+    # A set of the title's strings, not a walk up from every string: that was quadratic in the nesting depth.
+    in_title = {id(string) for string in heading.find_all(string=True)}
     for string in article.find_all(string=True):
-        if heading is not None and any(parent is heading for parent in string.parents):
+        if id(string) in in_title:
             continue
         if _UPVOTES.match(string.strip()):
             return int(string.strip())

@@ -16,7 +16,8 @@ from papers.parsers.identifiers import arxiv_id_from, hf_paper_id_from
 from papers.parsers.json_input import load_json, optional_list, optional_object, optional_str, type_name
 
 EXPECTED_ITEMS = 'a JSON Feed with "items" like {"title", "content_text", "url"}'
-_AI_SUMMARY_MARKER = re.compile(r"\s*AI-generated summary\s*", re.IGNORECASE)
+# No "\s*" in front: searched for, it rescanned a whitespace run from each of its characters (quadratic).
+_AI_SUMMARY_MARKER = re.compile(r"AI-generated summary", re.IGNORECASE)
 
 
 def parse(*, text: str, today: date) -> ParsedDump:
@@ -64,8 +65,9 @@ def _draft(*, item: object, where: str) -> PaperDraft:
 
 def abstract_without_ai_summary(content: str) -> str:
     """The text after the "AI-generated summary" marker, or all of it when there is no marker."""
-    parts = _AI_SUMMARY_MARKER.split(content, maxsplit=1)
-    return parts[-1] if len(parts) == 2 and parts[1].strip() else content
+    marker = _AI_SUMMARY_MARKER.search(content)
+    after = content[marker.end() :].lstrip() if marker else ""
+    return after if after else content
 
 
 def _authors(*, item: dict[str, object], where: str) -> tuple[str, ...]:

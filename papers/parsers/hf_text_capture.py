@@ -24,7 +24,8 @@ from papers.parsers.drafts import PaperDraft, finish_dump, missing_abstracts_war
 from papers.parsers.identifiers import arxiv_id_from, hf_paper_id_from, hf_paper_url
 from papers.parsers.plain_text import without_front_matter
 
-UPVOTE_LINE = re.compile(r"^\s*\[-\]\s*(\d+|-)\s*$")
+# At most 9 digits: int() refuses strings of over 4,300, and no paper has a billion votes.
+UPVOTE_LINE = re.compile(r"^\s*\[-\]\s*(\d{1,9}|-)\s*$")
 PAPER_URL_LINE = re.compile(r"^\s*https?://huggingface\.co/papers/(?!date/|trending)[^\s/?#]+\s*$")
 EXPECTED_BLOCKS = "blocks starting with an upvote line ' [-] N', then the title and its paper URL"
 # Lines that close the abstract: the repeated paper URL, the "[N authors](...)" link, "·", the date.

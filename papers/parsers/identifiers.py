@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 # New style since 2007: YYMM.NNNN (4 digits until 2014, 5 since). Old style: archive[.SUBJ]/YYMMNNN.
+# The longest old archive name is 8 letters ("plasm-ph"); bounding it keeps the search linear, where
+# "[a-z-]*" rescanned the rest of "a-a-a-..." from every letter after a hyphen.
 _ARXIV_ID = re.compile(
-    r"(?<![\w.])(?:arXiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?!\w|\.\d)",
+    r"(?<![\w.])(?:arXiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]{0,15}(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?!\w|\.\d)",
     re.IGNORECASE,
 )
 _HF_PAPER_URL = re.compile(r"https?://huggingface\.co/papers/(?P<id>[^\s/?#)\]]+)")

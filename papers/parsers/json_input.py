@@ -7,6 +7,9 @@ from collections.abc import Mapping
 
 from papers.parsers.base import DumpParseError
 
+# Far more than any count a source reports; int() itself refuses strings of over 4,300 digits.
+_MAX_DIGITS = 18
+
 
 def load_json(*, text: str, what: str = "JSON") -> object:
     """Parse `text`; every failure (bad syntax, cut-off file, absurd nesting) becomes `DumpParseError`."""
@@ -54,7 +57,8 @@ def optional_int(*, obj: Mapping[str, object], key: str, where: str, path: str) 
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: int() refuses "²"; and a bounded length, since int() refuses 4,300+ digits.
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= _MAX_DIGITS:
         return int(value.strip())
     raise DumpParseError(f"{path} is {value!r:.40}; expected a whole number", location=where)
 

@@ -14,7 +14,11 @@ import re
 _QUOTES = re.compile(r"(?:``|(?<![\w'])'')([^`'\n]{1,300}?)''")
 # `\href{url}{link}` loses its backslash upstream and shows up as "url{link}" or "{url{link}}".
 _LINK_WORDS = r"link|here|this link|this url|url|this https url|this http url|code|website|project page"
-_URL_THEN_LINK_WORD = re.compile(rf"(https?://[^\s{{}}]+)\{{(?:{_LINK_WORDS})\}}", re.IGNORECASE)
+# Linear by construction: the run before "{" is only tried from its first character (the look-behind) and
+# never backtracked into (possessive), so every character is read once. A URL searched from each "http"
+# instead rescanned the rest of the run from every one of them: "http://" * 10,000 + "{" took 14 s.
+_RUN_THEN_LINK_WORD = re.compile(rf"(?<![^\s{{}}])([^\s{{}}]++)\{{(?:{_LINK_WORDS})\}}", re.IGNORECASE)
+_URL_IN_RUN = re.compile(r"https?://.", re.IGNORECASE)
 _BRACED_URL = re.compile(r"\{(https?://[^\s{}]+)\}")
 # Accents ("Landauer-B\"uttiker", "na\"{\i}ve") become letter + combining mark; NFC later composes them.
 _ACCENT = re.compile(r"""\\(["'`^~=.])\{?\\?([A-Za-z])\}?""")
@@ -78,7 +82,7 @@ def fix_latex(*, text: str) -> str:
     if "``" in text or "''" in text:
         text = _QUOTES.sub(lambda m: f"“{m.group(1)}”", text)
     if "{" in text:
-        text = _BRACED_URL.sub(r"\1", _URL_THEN_LINK_WORD.sub(r"\1", text))
+        text = _BRACED_URL.sub(r"\1", _RUN_THEN_LINK_WORD.sub(_drop_link_word, text))
     if "\\" in text:
         text = _ACCENT.sub(lambda m: m.group(2) + _COMBINING[m.group(1)], text)
         text = _TEXT_STYLE.sub(r"\1", text)
@@ -87,3 +91,9 @@ def fix_latex(*, text: str) -> str:
         text = _LETTER.sub(lambda m: _LETTERS[m.group(1)], text)
         text = _ESCAPE.sub(r"\1", text)
     return text
+
+
+def _drop_link_word(match: re.Match[str]) -> str:
+    """ "see:https://x.org{link}" -> "see:https://x.org": the link word goes only when the run holds a URL."""
+    run = match.group(1)
+    return run if _URL_IN_RUN.search(run) else match.group(0)

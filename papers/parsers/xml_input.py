@@ -16,6 +16,9 @@ from papers.parsers.base import DumpParseError
 _DTD = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
 # libxml2 repeats the position in its message ("..., line 5, column 12"); the location already says it.
 _POSITION_SUFFIX = re.compile(r"(?:,?\s*line \d+)+(?:, column \d+)?\s*$")
+# libxml2's messages are short, but some quote the input (a tag name); the suffix regex only ever reads this
+# much of one, so a message built from a megabyte of input cannot make it backtrack over all of it.
+_MAX_MESSAGE_CHARS = 300
 
 
 def parse_xml(*, text: str) -> etree._Element:
@@ -48,9 +51,13 @@ def parse_xml(*, text: str) -> etree._Element:
                 location=f"line {line}, column {column}",
             ) from None
         raise DumpParseError(
-            f"{_POSITION_SUFFIX.sub('', exc.msg)}; expected well-formed XML",
+            f"{_POSITION_SUFFIX.sub('', _shorten_message(exc.msg))}; expected well-formed XML",
             location=f"line {line}, column {column}",
         ) from None
+
+
+def _shorten_message(message: str) -> str:
+    return message if len(message) <= _MAX_MESSAGE_CHARS else message[: _MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def element_text(element: etree._Element | None) -> str:

@@ -53,7 +53,13 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
     """Start `celery worker` (optionally with --beat) as a real subprocess, on a queue of its own."""
     started: list[WorkerProcess] = []
 
-    def start(*, beat: bool = False, env: dict[str, str] | None = None, concurrency: int = 1) -> WorkerProcess:
+    def start(
+        *,
+        beat: bool = False,
+        env: dict[str, str] | None = None,
+        concurrency: int = 1,
+        queues: tuple[str, ...] = (),
+    ) -> WorkerProcess:
         queue = f"e2e-{uuid.uuid4().hex[:10]}"
         log_path = tmp_path / f"worker-{len(started)}.log"
         environment = {
@@ -61,6 +67,7 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
             "DATABASE_URL": database_url_of_test_database(),
             "CELERY_TASK_DEFAULT_QUEUE": queue,  # beat publishes here too, so parallel runs never mix
+            "PAPERBOY_INGEST_QUEUE": f"{queue}-ingest",  # the ingestion tasks' queue, as unique
             "CELERY_TASK_ALWAYS_EAGER": "false",  # or beat would run its jobs itself instead of queueing them
             **(env or {}),
         }
@@ -72,7 +79,7 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
             "config",
             "worker",
             "-Q",
-            queue,
+            ",".join(queues or (queue, f"{queue}-ingest")),
             "--loglevel=info",
             f"--concurrency={concurrency}",
             "--without-gossip",

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from papers.parsers import DumpParseError, SourceFormat, detect_format, parse_dump
+from tests.conftest import REALDATA_DIR, is_realdata, require_realdata
 from tests.factories import seed_text
 
 REPO = Path(__file__).resolve().parents[2]
-REALDATA = REPO.parent / "shared" / "realdata"
+REALDATA = REALDATA_DIR  # each test reading it skips (fails under CI) without it
 SEEDS = REPO / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TODAY = date(2026, 11, 24)
@@ -109,8 +110,8 @@ def test_utf8_saved_again_as_windows_1252_mojibake_is_repaired() -> None:
 
 
 def test_mis_encoded_rss_still_parses() -> None:
-    rss = (REALDATA / "arxiv_rss_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24.xml").read_text(encoding="utf-8")
-    data = rss.replace("Fabien Polly", "Fabien Pöllÿ").encode("cp1252")  # still declares UTF-8
+    rss = (FIXTURES / "arxiv_rss.xml").read_text(encoding="utf-8")
+    data = rss.replace("Hana Ito, Ivo Jel, Jan Kos", "Fabien Pöllÿ").encode("cp1252")  # still declares UTF-8
 
     dump = parse_dump(data, today=TODAY)
 
@@ -136,10 +137,17 @@ def test_utf16_file_with_control_characters_is_binary() -> None:
         (REALDATA / "arxiv_rss_cs.LG+cs.AI+cs.CL+stat.ML_2026-09-24.xml", SourceFormat.ARXIV_RSS),
         (FIXTURES / "hf_papers_page_props.html", SourceFormat.HF_HTML),
         (FIXTURES / "hf_papers_page_articles.html", SourceFormat.HF_HTML),
+        (FIXTURES / "hf_text_capture.md", SourceFormat.HF_TEXT_CAPTURE),
+        (FIXTURES / "hf_api_daily_papers.json", SourceFormat.HF_API_JSON),
+        (FIXTURES / "hf_jsonfeed.json", SourceFormat.HF_JSONFEED),
+        (FIXTURES / "arxiv_atom.xml", SourceFormat.ARXIV_ATOM),
+        (FIXTURES / "arxiv_rss.xml", SourceFormat.ARXIV_RSS),
     ],
     ids=lambda value: value.name if isinstance(value, Path) else str(value),
 )
 def test_format_is_detected_from_content(path: Path, expected: SourceFormat) -> None:
+    if is_realdata(path):
+        require_realdata()
     assert detect_format(text=path.read_text(encoding="utf-8")) is expected
 
 
@@ -391,7 +399,7 @@ def _samples() -> list[Path]:
         *sorted(REALDATA.glob("*.xml")),
         *sorted(REALDATA.glob("*.md")),
     ]
-    return [*samples, SEEDS / "004_4786a0c0cf4b3f2b.txt", *sorted(FIXTURES.glob("*.html"))]
+    return [*samples, SEEDS / "004_4786a0c0cf4b3f2b.txt", *sorted(FIXTURES.iterdir())]
 
 
 @pytest.mark.parametrize("path", _samples(), ids=lambda path: path.name)
