@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean web worker beat
+.PHONY: install run test lint format bench clean web worker ingest-worker beat
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +57,11 @@ bench: install
 # Production processes (docker-compose.yml runs exactly these commands; a test keeps them in step).
 web:
 	gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers 3 --access-logfile -
+# Emails and digests only: a scan of a big dump runs on the ingest worker, so it can never hold this one.
 worker:
-	celery -A config worker -Q paperboy,ingest --loglevel=info --concurrency=2
+	celery -A config worker -Q paperboy --loglevel=info --concurrency=2 -n paperboy@%h
+ingest-worker:
+	celery -A config worker -Q ingest --loglevel=info --concurrency=1 -n ingest@%h
 beat:
 	celery -A config beat --loglevel=info --schedule=/app/var/celerybeat-schedule
 

@@ -147,7 +147,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="paperboy")
 # Ingestion reads files of any size; on a queue of its own it never sits in front of a confirmation email or
-# a digest. Every worker command consumes both queues (-Q paperboy,ingest), so nothing is left unconsumed.
+# a digest. Each queue has its own worker (make worker / make ingest-worker), so no scan can hold an email's.
 PAPERBOY_INGEST_QUEUE = env.str("PAPERBOY_INGEST_QUEUE", default="ingest")
 CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": PAPERBOY_INGEST_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
