@@ -156,24 +156,18 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return round(chosen, 2)
 
 
-def loio(data: Dataset, columns: list[int] | None = None) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Held-out picks of every row (bool), each interest judged by a model fitted without it and its twins."""
+def loio(data: Dataset, columns: list[int] | None = None) -> np.ndarray:
+    """Held-out picks of every row (bool), each interest judged by a model fitted without it and its twins
+    (`columns`: only these features, for the ablation)."""
     cols = list(range(len(FEATURES))) if columns is None else columns
     judged = data.y >= 0
     picked = np.zeros(len(data.y), dtype=bool)
     for interest in range(len(data.interests)):
         train = judged & ~np.isin(data.group, list(data.twins[interest]))
-        model = _subset_fit(data.x[train][:, cols], data.y[train], cols)
+        model = fit(data.x[train][:, cols], data.y[train])
         rows = data.group == interest
         picked[rows] = model.probability(data.x[rows][:, cols]) >= model.threshold
-    return picked, {}
-
-
-def _subset_fit(x: np.ndarray, y: np.ndarray, cols: list[int]) -> FusionModel:
-    model = fit(x, y)
-    return FusionModel(
-        tuple(FEATURES[c] for c in cols), model.mean, model.scale, model.weights, model.bias, model.threshold
-    )
+    return picked
 
 
 def counts(picked: np.ndarray, y: np.ndarray) -> tuple[int, int, int]:
@@ -201,7 +195,7 @@ def main() -> None:
     papers = load_papers(ROOT / "seeds")
     queries = json.loads(args.judgements.read_text(encoding="utf-8"))["queries"]
     data, _ = dataset(papers, queries)
-    picked, _ = loio(data)
+    picked = loio(data)
     tp, fp, fn = counts(picked, data.y)
     p, r, f1 = prf(tp, fp, fn)
     print(f"fused, leave-one-interest-out: P {p:.3f} R {r:.3f} F1 {f1:.3f} (TP {tp} FP {fp} FN {fn})")
