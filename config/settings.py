@@ -154,6 +154,8 @@ PAPERBOY_DUMP_MAX_BYTES = env.int("PAPERBOY_DUMP_MAX_BYTES", default=20 * 1024 *
 # A scan of an unchanged folder only stats its files, so a short interval costs next to nothing and a dump
 # dropped into the folder is live within half a minute.
 PAPERBOY_DUMPS_SCAN_INTERVAL = env.float("PAPERBOY_DUMPS_SCAN_INTERVAL", default=30.0)
+# Sentence vectors of new papers (papers.tasks.papers_embed, queued after each scan that added papers).
+PAPERBOY_EMBED_PAPERS = env.bool("PAPERBOY_EMBED_PAPERS", default=True)
 
 # --- Subscriptions --------------------------------------------------------------------------------------
 # At most this many confirmation emails per address per 5 minutes (and sign-ups per IP per 10 minutes).

@@ -37,25 +37,21 @@ sys.path.insert(0, str(ROOT))
 from newsletter.matching import PaperText, build_index, compile_interest, learn_acronyms  # noqa: E402
 from newsletter.matching.fusion import (  # noqa: E402
     FEATURES,
-    LEXICAL_FEATURES,
     WEIGHTS_PATH,
     FusionModel,
     PaperVectors,
     assemble,
     interest_vector_text,
-    lexical_features,
+    lexical_matrix,
     neighbours,
     semantic_scores,
     twin_keys,
 )
 from newsletter.matching.index import PaperIndex  # noqa: E402
-from newsletter.matching.plans import plan_interest  # noqa: E402
-from newsletter.matching.scoring import THRESHOLD, paper_hits, score_interest  # noqa: E402
 from papers.embedding import DIMENSION, get_encoder, paper_texts  # noqa: E402
 
 CACHE = ROOT / "var" / "eval_vectors.npz"
 L2 = 1.0  # ridge penalty on the standardised weights: a dozen features, thousands of rows, so mild
-FLOOR = 0.05  # lexical scores below this are noise (a relaxed-title fragment), not evidence
 
 
 @dataclass
@@ -94,17 +90,7 @@ def features_of(index: PaperIndex, vectors: PaperVectors, interests: list[str]) 
     """(len(interests), papers, features)."""
     texts = [interest_vector_text(text, index.acronyms) for text in interests]
     semantic = semantic_scores(encode_cached(texts), vectors)
-    lexical = np.zeros((len(interests), len(index), len(LEXICAL_FEATURES)), dtype=np.float32)
-    for row, text in enumerate(interests):
-        compiled = compile_interest(text, acronyms=index.acronyms)
-        plans = plan_interest(index, compiled)
-        scores = dict(score_interest(index, compiled, threshold=FLOOR))
-        for number in range(len(index)):
-            score = scores.get(number, 0.0)
-            hits = paper_hits(index, number, compiled) if score else []
-            lexical[row, number] = lexical_features(
-                index=index, number=number, score=score, hits=hits, plans=plans, threshold=THRESHOLD
-            )
+    lexical = lexical_matrix(index, [compile_interest(text, acronyms=index.acronyms) for text in interests])
     return assemble(lexical=lexical, semantic=semantic, nearest=neighbours(vectors), present=vectors.present)
 
 

@@ -27,9 +27,13 @@ import numpy as np
 from newsletter.matching.acronyms import AcronymLookup, ExpansionKey, acronym_key, expansion_key
 from newsletter.matching.hits import Hit
 from newsletter.matching.index import PaperIndex
-from newsletter.matching.plans import ClausePlan
+from newsletter.matching.plans import ClausePlan, plan_interest
+from newsletter.matching.query import CompiledInterest
+from newsletter.matching.scoring import THRESHOLD, paper_hits, score_interest
 
 WEIGHTS_PATH = Path(__file__).with_name("fusion_weights.json")
+# Lexical scores below this are noise (a relaxed-title fragment), not evidence.
+LEXICAL_FLOOR = 0.05
 
 LEXICAL_FEATURES = (
     "lexical_match",  # the lexical matcher picks it (score >= its threshold)
@@ -184,6 +188,25 @@ def lexical_features(
     ]
 
 
+def lexical_matrix(index: PaperIndex, interests: Sequence[CompiledInterest]) -> np.ndarray:
+    """(m, n, len(LEXICAL_FEATURES)) for each interest and each paper of the index."""
+    out = np.zeros((len(interests), len(index), len(LEXICAL_FEATURES)), dtype=np.float32)
+    coverage_column = LEXICAL_FEATURES.index("coverage")
+    for row, compiled in enumerate(interests):
+        plans = plan_interest(index, compiled)
+        scores = dict(score_interest(index, compiled, threshold=LEXICAL_FLOOR))
+        for number in range(len(index)):
+            score = scores.get(number)
+            if score is None:  # no hit at all: only how much of the interest's words it holds
+                out[row, number, coverage_column] = coverage(plans, number)
+                continue
+            hits = paper_hits(index, number, compiled)
+            out[row, number] = lexical_features(
+                index=index, number=number, score=score, hits=hits, plans=plans, threshold=THRESHOLD
+            )
+    return out
+
+
 def coverage(plans: list[ClausePlan], number: int) -> float:
     """Share of a clause's IDF weight held by units the paper contains anywhere; the best clause's."""
     bit = 1 << number
@@ -264,3 +287,36 @@ def _other_forms(text: str, acronyms: AcronymLookup) -> list[str]:
         forms += [e.expansion for e in acronyms.by_acronym.get(acronym_key(text), ()) if e.dominant]
     forms += [e.acronym for e in acronyms.by_expansion.get(expansion_key(text), ()) if e.dominant]
     return forms
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """One paper picked for one interest: its number in the index, P(relevant), and what kind of evidence."""
+
+    number: int
+    probability: float
+    kind: str  # "words": the interest's words are in the paper; "related": the vectors brought it
+    sentence: int  # the paper's sentence closest to the interest (index into PaperVectors.sentences), or -1
+
+
+def fuse(*, features: np.ndarray, semantic: Semantic, present: np.ndarray, model: FusionModel) -> list[list[Pick]]:
+    """Each interest's picks, best first. A paper without vectors is judged by the words alone (fallback)."""
+    probability = model.probability(features.reshape(-1, features.shape[2])).reshape(features.shape[:2])
+    lexical_match = features[:, :, FEATURES.index("lexical_match")] > 0
+    has_hit = features[:, :, FEATURES.index("hit_count")] > 0
+    picked = np.where(present, probability >= model.threshold, lexical_match)
+    out: list[list[Pick]] = []
+    for row in range(features.shape[0]):
+        numbers = np.flatnonzero(picked[row])
+        picks = [
+            Pick(
+                number=int(number),
+                probability=float(probability[row, number]),
+                kind="words" if has_hit[row, number] else "related",
+                sentence=int(semantic.best_sentence[row, number]),
+            )
+            for number in numbers
+        ]
+        picks.sort(key=lambda pick: (pick.kind != "words", -pick.probability, pick.number))
+        out.append(picks)
+    return out
