@@ -41,6 +41,7 @@ class PreferencesForm(forms.Form):
     weekday = forms.TypedChoiceField(
         choices=Subscriber.Weekday.choices,
         coerce=int,
+        empty_value=None,  # missing or blank: fine for a daily digest, asked for by clean() for a weekly one
         initial=Subscriber.Weekday.MONDAY,
         required=False,
         help_text="For the weekly digest.",
@@ -60,11 +61,18 @@ class PreferencesForm(forms.Form):
             raise ValidationError("Add at least one interest, such as a topic, a method or an acronym.")
         return tuple(dict.fromkeys(i.text for i in interests))  # de-duplicated, order kept
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("frequency") == Subscriber.Frequency.WEEKLY and data.get("weekday") is None:
+            self.add_error("weekday", "Choose the day of the week for your weekly digest.")
+        return data
+
     def preferences(self) -> Preferences:
         data = self.cleaned_data
         return Preferences(
             interests=data["interests"],
             frequency=data["frequency"],
+            # A daily digest has no weekday; the stored one is then only the default for a later weekly choice.
             weekday=data["weekday"] if data.get("weekday") is not None else Subscriber.Weekday.MONDAY,
             send_hour=data["send_hour"],
             timezone=data["timezone"],

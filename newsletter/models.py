@@ -98,12 +98,21 @@ class Suppression(models.Model):
 
 
 class ConfirmationRequest(models.Model):
-    """A confirmation email that was queued: the rate limit's memory, and a token's 'used once' record."""
+    """A confirmation email that was queued: the rate limit's memory, and a token's 'used once' record.
+
+    It carries the settings and consent of the sign-up it was sent for: its link activates exactly those, so an
+    anonymous form posted later for the same unconfirmed address cannot change what the owner confirms.
+    """
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="confirmation_requests")
     nonce = models.CharField(max_length=32, default=new_nonce, unique=True)
     created_at = models.DateTimeField(default=now, db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # {"interests", "frequency", "weekday", "send_hour", "timezone"}; None on rows made before this was kept
+    # (their links confirm the subscriber's stored settings, as they did).
+    preferences = models.JSONField(null=True, blank=True)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_text = models.TextField(blank=True)
 
     class Meta:
         ordering: ClassVar = ["-created_at"]

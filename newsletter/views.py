@@ -68,15 +68,15 @@ def home(request: HttpRequest, form: SubscribeForm | None = None, status: int = 
 @require_POST
 def subscribe(request: HttpRequest) -> HttpResponse:
     ip = client_ip(request)
+    form = SubscribeForm(request.POST)
+    # Validated first: only a valid sign-up counts against a limit, so fixing a typo never locks anyone out.
+    if not form.is_valid():
+        return home(request, form=form, status=400)
     if rate_limit_hit(
         scope="subscribe-ip", key=ip or "unknown", limit=settings.PAPERBOY_SUBSCRIBES_PER_IP, window_seconds=600
     ):
-        form = SubscribeForm(request.POST)
         form.add_error(None, "Too many sign-ups from your network in the last few minutes. Try again later.")
         return home(request, form=form, status=429)
-    form = SubscribeForm(request.POST)
-    if not form.is_valid():
-        return home(request, form=form, status=400)
     if not form.is_bot:
         request_data = subs.SubscribeRequest(
             email=form.cleaned_data["email"], preferences=form.preferences(), ip=ip, consent_text=CONSENT_TEXT
@@ -110,8 +110,10 @@ def check_email(request: HttpRequest) -> HttpResponse:
 @friendly_link_errors
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
-        subs.confirmation_from_link(token=token)  # a bad link gets its explanation now, not after the click
-        return render(request, "newsletter/confirm.html", {"token": token})
+        confirmation = subs.confirmation_from_link(token=token)  # a bad link is explained now, not after the click
+        preferences = subs.confirmation_preferences(confirmation=confirmation)
+        interests = preferences.interests if preferences else confirmation.subscriber.interests
+        return render(request, "newsletter/confirm.html", {"token": token, "interests": interests})
     subscriber = subs.subscriber_confirm(token=token)
     return redirect(manage_path(subscriber) + "?welcome=1")
 

@@ -84,6 +84,13 @@ class PaperForm(forms.ModelForm):
         model = Paper
         fields = ("title", "abstract", "authors", "links", "editor_note", "is_featured", "is_hidden")
 
+    def clean_links(self) -> Any:
+        # Blanks around a pasted URL are forgiven; the model's validator then refuses any non-http(s) link.
+        links = self.cleaned_data["links"]
+        if isinstance(links, dict):
+            return {name: url.strip() if isinstance(url, str) else url for name, url in links.items()}
+        return links
+
 
 class ListingInline(admin.TabularInline):
     """A paper's listings (on a paper's page) or a dump's (on a dump's page): read-only, one query."""

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+from papers.parsers.urls import http_url
+
+
+def validate_http_links(value: object) -> None:
+    """Paper.links holds names and absolute http(s) URLs only: anything else would be a link that runs script."""
+    if not isinstance(value, dict):
+        raise ValidationError('Links are an object of names and URLs, e.g. {"github": "https://github.com/…"}.')
+    refused = sorted(str(name) for name, url in value.items() if http_url(url) != url)
+    if refused:
+        raise ValidationError(
+            f"Only absolute http(s) URLs can be links; not these: {', '.join(refused)}.", code="http_links"
+        )
+
 
 # Fields an editor can change; a later dump never overwrites one an editor has changed (Paper.edited_fields).
 EDITABLE_FIELDS = ("title", "abstract", "authors", "links")
@@ -21,7 +36,12 @@ class Paper(models.Model):
     # Natural key when known; otherwise title_key is (see the constraints).
     arxiv_id = models.CharField("arXiv id", max_length=40, unique=True, null=True, blank=True)
     title_key = models.CharField(max_length=1000, db_index=True, editable=False)
-    links = models.JSONField(default=dict, blank=True, help_text='e.g. {"arxiv": ..., "pdf": ..., "paper": ...}')
+    links = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_http_links],
+        help_text='e.g. {"arxiv": ..., "pdf": ..., "paper": ...}; http(s) URLs only',
+    )
     published_on = models.DateField(null=True, blank=True)
     upvotes = models.PositiveIntegerField(null=True, blank=True, help_text="Highest count seen in any listing.")
     first_seen_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
@@ -54,8 +74,8 @@ class Paper(models.Model):
     @property
     def best_link(self) -> str:
         for key in ("arxiv", "paper", "pdf", "project", "github"):
-            if self.links.get(key):
-                return str(self.links[key])
+            if url := http_url(self.links.get(key)):  # a row stored before links were checked may hold others
+                return url
         return f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else ""
 
 

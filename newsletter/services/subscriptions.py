@@ -9,7 +9,7 @@ tell who is subscribed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +22,13 @@ from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subs
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services.explanations import delivery_item_words
 from newsletter.services.sending import message_send
-from newsletter.services.suppressions import email_is_suppressed, email_normalize, email_suppress
+from newsletter.services.suppressions import (
+    email_is_suppressed,
+    email_normalize,
+    email_refuses_signup,
+    email_suppress,
+    email_unsuppress_erased,
+)
 from newsletter.tokens import Purpose, TokenInvalid, token_read
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,16 @@ class Preferences:
     weekday: int = Subscriber.Weekday.MONDAY
     send_hour: int = 7
     timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        # Refused here, before any rate limit counts the request: a value the columns cannot hold must never
+        # become a 500 after the attempt was counted (issue 15: a valid sign-up after such crashes was dropped).
+        if self.frequency not in Subscriber.Frequency.values:
+            raise ValueError(f"frequency {self.frequency!r}; expected one of {Subscriber.Frequency.values}")
+        if not isinstance(self.weekday, int) or self.weekday not in Subscriber.Weekday.values:
+            raise ValueError(f"weekday {self.weekday!r}; expected 0 (Monday) to 6 (Sunday)")
+        if not isinstance(self.send_hour, int) or not 0 <= self.send_hour <= 23:
+            raise ValueError(f"send_hour {self.send_hour!r}; expected 0 to 23")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +94,7 @@ def signup_process(*, signup_id: int) -> None:
     signup = SignupRequest.objects.filter(pk=signup_id).first()
     if signup is None:
         return  # processed already (a redelivered task)
-    if signup.rate_limited or email_is_suppressed(email=signup.email):
+    if signup.rate_limited or email_refuses_signup(email=signup.email):
         logger.info("sign-up request not acted on (suppressed or rate-limited)")
     else:
         request = SubscribeRequest(
@@ -112,14 +128,22 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             # Already subscribed: never change their settings from an anonymous form; mail them their link.
             tasks.manage_link_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
             return
-        subscriber = subscriber or Subscriber(email=email)
-        _apply_preferences(subscriber, request.preferences)
+        if subscriber is None:  # a new address: its row starts with this request's settings and consent
+            subscriber = Subscriber(email=email)
+            _apply_preferences(subscriber, request.preferences)
+            subscriber.consent_at = timezone.now()
+            subscriber.consent_ip = request.ip
+            subscriber.consent_text = request.consent_text
+        # A pending or unsubscribed address keeps its settings: anyone can post the form, so only the owner's
+        # click on the link of one request (in their own mailbox) applies that request (subscriber_confirm).
         subscriber.status = Subscriber.Status.PENDING
-        subscriber.consent_at = timezone.now()
-        subscriber.consent_ip = request.ip
-        subscriber.consent_text = request.consent_text
         subscriber.save()
-        confirmation = ConfirmationRequest.objects.create(subscriber=subscriber)
+        confirmation = ConfirmationRequest.objects.create(
+            subscriber=subscriber,
+            preferences=asdict(request.preferences),
+            consent_ip=request.ip,
+            consent_text=request.consent_text,
+        )
         tasks.confirmation_send.delay_on_commit(confirmation.pk)  # type: ignore[attr-defined]  # celery-types lags
 
 
@@ -138,18 +162,36 @@ def confirmation_from_link(*, token: str, lock: bool = False) -> ConfirmationReq
 
 
 def subscriber_confirm(*, token: str) -> Subscriber:
-    """Activate the subscriber behind a confirmation link; each link works once, within 7 days."""
+    """Activate the subscriber behind a confirmation link with the settings that link was sent for; each link
+    works once, within 7 days."""
     with transaction.atomic():
         confirmation = confirmation_from_link(token=token, lock=True)
         now = timezone.now()
         # Every outstanding link of this subscriber is spent now, so an old one cannot re-subscribe them later.
         ConfirmationRequest.objects.filter(subscriber=confirmation.subscriber, used_at=None).update(used_at=now)
         subscriber = confirmation.subscriber
+        preferences = confirmation_preferences(confirmation=confirmation)
+        if preferences is not None:
+            _apply_preferences(subscriber, preferences)
+            subscriber.consent_at = confirmation.created_at
+            subscriber.consent_ip = confirmation.consent_ip
+            subscriber.consent_text = confirmation.consent_text
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.confirmed_at = now
         subscriber.unsubscribed_at = None
-        subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "updated_at"])
+        subscriber.save()
+        # The owner asked again for mail after erasing their data: the erasure no longer stands for this address
+        # (a bounce, complaint or any other suppression stays; see email_unsuppress_erased).
+        email_unsuppress_erased(email=subscriber.email)
     return subscriber
+
+
+def confirmation_preferences(*, confirmation: ConfirmationRequest) -> Preferences | None:
+    """The settings a confirmation link was sent for; None for links made before requests kept them."""
+    stored = confirmation.preferences
+    if not stored:
+        return None
+    return Preferences(**{**stored, "interests": tuple(stored["interests"])})
 
 
 def subscriber_from_link(*, purpose: Purpose, token: str) -> Subscriber:
@@ -239,9 +281,16 @@ def confirmation_send(*, confirmation_id: int) -> bool:
     if confirmation is None or confirmation.subscriber.status != Subscriber.Status.PENDING:
         return False
     subscriber = confirmation.subscriber
-    if email_is_suppressed(email=subscriber.email):
+    if email_refuses_signup(email=subscriber.email):
         return False
-    context = {"subscriber": subscriber, "confirm_url": links.confirm_url(confirmation), "days": 7}
+    preferences = confirmation_preferences(confirmation=confirmation)
+    context = {
+        "subscriber": subscriber,
+        # What this link activates, which may differ from another request's for the same address.
+        "interests": preferences.interests if preferences else subscriber.interests,
+        "confirm_url": links.confirm_url(confirmation),
+        "days": 7,
+    }
     message = make_message(
         template="confirm",
         context=context,

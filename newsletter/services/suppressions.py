@@ -40,10 +40,32 @@ def suppressed_hashes_among(*, emails: list[str]) -> set[str]:
     return {by_hash[h] for h in found}
 
 
+def email_refuses_signup(*, email: str) -> bool:
+    """Suppressed for a reason a new sign-up does not lift: anything but an erasure at the owner's request.
+
+    An erasure keeps a hash so nothing queued reaches the address by mistake; the owner may still come back
+    through the form and double opt-in. A bounce, a complaint, an ESP unsubscribe, a refusal or an editor's
+    decision is not the owner asking again, so it stays.
+    """
+    hashes = _all_hashes(email)
+    return Suppression.objects.filter(email_hash__in=hashes).exclude(reason=Suppression.Reason.ERASED).exists()
+
+
+def email_unsuppress_erased(*, email: str) -> None:
+    """Lift an erasure's entry once its owner has confirmed a new subscription; other reasons stay."""
+    Suppression.objects.filter(email_hash__in=_all_hashes(email), reason=Suppression.Reason.ERASED).delete()
+
+
 def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
-    """Add the address; True if it was not suppressed before. Idempotent."""
+    """Add the address; True if it was not suppressed before. Idempotent.
+
+    An erasure's entry takes the new reason (True): a bounce or a complaint must outlast a later sign-up.
+    """
     if email_is_suppressed(email=email):
-        return False
+        if reason == Suppression.Reason.ERASED:
+            return False
+        erased = Suppression.objects.filter(email_hash__in=_all_hashes(email), reason=Suppression.Reason.ERASED)
+        return erased.update(reason=reason) > 0
     try:
         with transaction.atomic():
             Suppression.objects.create(email_hash=email_hash(email), reason=reason)

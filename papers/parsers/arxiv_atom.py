@@ -11,6 +11,7 @@ from papers.parsers.cleaning import clean_text
 from papers.parsers.dates import parse_iso_date
 from papers.parsers.drafts import PaperDraft, finish_dump
 from papers.parsers.identifiers import arxiv_id_from
+from papers.parsers.urls import http_url
 from papers.parsers.xml_input import element_text, parse_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -61,7 +62,13 @@ def _links(*, entry: etree._Element) -> dict[str, str]:
         if not href:
             continue
         if link.get("title") == "pdf" or link.get("type") == "application/pdf":
-            links.setdefault("pdf", href)
+            kind = "pdf"
         elif link.get("rel", "alternate") == "alternate":
-            links.setdefault("arxiv", href)
+            kind = "arxiv"
+        else:
+            continue
+        # The first of each kind, unless it is not an http(s) URL and a later one is (finish_dump drops and
+        # reports one that is not).
+        if kind not in links or (http_url(links[kind]) is None and http_url(href) is not None):
+            links[kind] = href
     return links

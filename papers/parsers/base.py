@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from papers.parsers.urls import http_url
+
 
 class SourceFormat(StrEnum):
     """Every format Paperboy can read, detected from the content (never from the file name)."""
@@ -35,7 +37,13 @@ class ParsedPaper:
     upvotes: int | None = None
     published_on: date | None = None
     # Known keys: "paper" (the HF paper page), "arxiv" (abstract page), "pdf", "github", "project".
+    # Absolute http(s) URLs only (see urls.http_url): enforced here, so no parser can hand over another scheme.
     links: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        refused = [kind for kind, url in self.links.items() if http_url(url) != url]
+        if refused:
+            raise ValueError(f"links {refused} are not clean http(s) URLs; parsers keep only what http_url accepts")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from datetime import date
 
 from papers.parsers.base import DumpParseError, ParsedDump, ParsedPaper, SourceFormat
 from papers.parsers.cleaning import clean_text, shorten, title_key
+from papers.parsers.urls import http_links
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ def finish_dump(
     seen_keys: dict[str, str] = {}
     for draft in drafts:
         paper = _clean(draft=draft, rank=len(papers) + 1, allow_empty_abstract=allow_empty_abstract)
+        notes.extend(_refused_links_notes(draft=draft, kept=paper.links))
         key = title_key(paper.title)
         duplicate_of = (seen_ids.get(paper.arxiv_id) if paper.arxiv_id else None) or seen_keys.get(key)
         if duplicate_of:
@@ -71,6 +73,15 @@ def missing_abstracts_warning(*, drafts: Sequence[PaperDraft]) -> list[str]:
     return [f"{len(missing)} of {len(drafts)} papers have no abstract ({', '.join(missing)}); kept without one"]
 
 
+def _refused_links_notes(*, draft: PaperDraft, kept: dict[str, str]) -> list[str]:
+    """One warning per link dropped for not being an http(s) URL (a blank one is just absent, not a warning)."""
+    return [
+        f"{draft.where}: the {kind} link {shorten(url)!r} is not an http(s) URL; dropped"
+        for kind, url in draft.links.items()
+        if url and url.strip() and kind not in kept
+    ]
+
+
 def _clean(*, draft: PaperDraft, rank: int, allow_empty_abstract: bool) -> ParsedPaper:
     title = clean_text(draft.title)
     if not title:
@@ -82,7 +93,8 @@ def _clean(*, draft: PaperDraft, rank: int, allow_empty_abstract: bool) -> Parse
             location=draft.where,
         )
     authors = tuple(name for name in (clean_text(author) for author in draft.authors) if name)
-    links = {kind: url.strip() for kind, url in draft.links.items() if url and url.strip()}
+    # Only absolute http(s) URLs are kept: a dump's "javascript:..." must never become a link on a page.
+    links, _ = http_links({kind: url for kind, url in draft.links.items() if url and url.strip()})
     return ParsedPaper(
         title=title,
         abstract=abstract,

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from papers.models import EDITABLE_FIELDS, Dump, Listing, Paper, PaperVector
+from papers.models import EDITABLE_FIELDS, Dump, Listing, Paper, PaperVector, validate_http_links
 from papers.services.ingestion import DumpIngestResult, dump_ingest_file
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def paper_edit(*, paper: Paper, changes: Mapping[str, Any], editor: Any = None) 
     unknown = set(changes) - _EDITOR_FIELDS
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    if "links" in changes:
+        validate_http_links(changes["links"])  # ValidationError: a link must be an http(s) URL (issue 15)
     changed = [name for name, value in changes.items() if getattr(paper, name) != value]
     if not changed:
         return []

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from papers.models import Dump, Listing, Paper
 from papers.parsers import DumpParseError, ParsedDump, ParsedPaper, parse_dump, title_key
+from papers.parsers.urls import http_links
 from papers.selectors import dump_find_unchanged_file, papers_by_natural_keys
 
 logger = logging.getLogger(__name__)
@@ -221,8 +222,12 @@ def paper_enrich(*, paper: Paper, item: ParsedPaper) -> bool:
         paper.abstract, changed = item.abstract, True
     if "authors" not in edited and len(item.authors) > len(paper.authors):
         paper.authors, changed = list(item.authors), True
-    if "links" not in edited and any(k not in paper.links for k in item.links):
-        paper.links, changed = {**item.links, **paper.links}, True
+    if "links" not in edited:
+        # A link stored before links were checked, and not http(s), gives way to the listing's (issue 15).
+        stored = paper.links if isinstance(paper.links, dict) else {}
+        links = {**item.links, **http_links(stored)[0]}
+        if links != paper.links:
+            paper.links, changed = links, True
     if item.published_on and not paper.published_on:
         paper.published_on, changed = item.published_on, True
     if item.upvotes is not None and (paper.upvotes is None or item.upvotes > paper.upvotes):
