@@ -123,13 +123,13 @@ def _best_sentences(interests: np.ndarray, vectors: PaperVectors) -> tuple[np.nd
     has = counts > 0
     starts = vectors.offsets[:-1][has]
     cos[:, has] = np.maximum.reduceat(sims, starts, axis=1)
-    # Where the best is: the first sentence of each paper reaching its maximum.
+    # Where the best is: the first sentence of each paper reaching its maximum, for every row at once
+    # (a reduceat of "how far from the end" where the maximum is reached: the planner asks 40,000 rows).
     owner = np.repeat(np.arange(n), counts)
     hit = sims >= cos[:, owner] - 1e-7
-    for row in range(m):  # m is small where this is asked (explanations); the planner skips it
-        found = np.flatnonzero(hit[row])
-        papers, first = np.unique(owner[found], return_index=True)
-        best[row, papers] = found[first]
+    total = len(vectors.sentences)
+    from_end = np.where(hit, np.arange(total, 0, -1, dtype=np.int32), 0)
+    best[:, has] = total - np.maximum.reduceat(from_end, starts, axis=1)
     return cos, best
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,16 @@ from newsletter.matching.fusion import (
     semantic_scores,
     stored_model,
 )
-from papers.embedding import DIMENSION, EncoderUnavailable, get_encoder, vectors_from_bytes
+from newsletter.matching.semantic import SemanticLayer
+from newsletter.models import InterestVector
+from papers.embedding import (
+    DIMENSION,
+    MODEL_ID,
+    EncoderUnavailable,
+    get_encoder,
+    vectors_from_bytes,
+    vectors_to_bytes,
+)
 from papers.selectors import paper_vector_rows
 
 logger = logging.getLogger(__name__)
@@ -61,17 +71,71 @@ class FusedMatch:
 
 
 def interest_vectors(texts: list[str]) -> np.ndarray:
-    """Unit vectors of interest texts, each encoded once per process."""
+    """Unit vectors of interest texts (as encoded): kept in this process, else stored (InterestVector), else
+    encoded now in one batch and stored for every later run. EncoderUnavailable if one is missing and the
+    model cannot load."""
+    if not texts:
+        return np.zeros((0, DIMENSION), dtype=np.float32)
     with _interest_lock:
         missing = [text for text in dict.fromkeys(texts) if text not in _interest_vectors]
+    found = interest_vectors_stored(texts=missing) if missing else {}
+    with _interest_lock:
+        if len(_interest_vectors) + len(found) > _INTEREST_CACHE:
+            _interest_vectors.clear()
+        _interest_vectors.update(found)
+        return np.stack([_interest_vectors[text] for text in texts])
+
+
+# Texts per query when reading stored interest vectors (an IN list of this many is cheap to plan).
+_READ_BATCH = 5_000
+
+
+def interest_vectors_stored(*, texts: list[str]) -> dict[str, np.ndarray]:
+    """Each text's stored vector; those missing are encoded (one batch) and stored. One query per 5,000 texts,
+    plus one insert if any was missing."""
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(texts), _READ_BATCH):
+        rows = InterestVector.objects.filter(model_id=MODEL_ID, text__in=texts[start : start + _READ_BATCH])
+        found.update((text, vectors_from_bytes(bytes(data))[0]) for text, data in rows.values_list("text", "vector"))
+    missing = [text for text in texts if text not in found]
     if missing:
         encoded = get_encoder().encode(missing)
-        with _interest_lock:
-            if len(_interest_vectors) + len(missing) > _INTEREST_CACHE:
-                _interest_vectors.clear()
-            _interest_vectors.update(zip(missing, encoded, strict=True))
-    with _interest_lock:
-        return np.stack([_interest_vectors[text] for text in texts]) if texts else np.zeros((0, DIMENSION))
+        InterestVector.objects.bulk_create(
+            [
+                InterestVector(text=text, model_id=MODEL_ID, vector=vectors_to_bytes(vector[None, :]))
+                for text, vector in zip(missing, encoded, strict=True)
+            ],
+            batch_size=2000,
+            ignore_conflicts=True,  # another process stored it meanwhile: the same model gives the same vector
+        )
+        # Read back as stored (float16), so a vector is the same whether encoded now or read later.
+        stored = vectors_from_bytes(vectors_to_bytes(encoded))
+        found.update(zip(missing, stored, strict=True))
+    return found
+
+
+def semantic_layer(*, index: PaperIndex) -> SemanticLayer | None:
+    """The fused matcher's vectors for `index` (one query), or None: no paper has vectors (old rows, the
+    embedding step off) or the model cannot load; the words alone decide then (percolation's lexical path)."""
+    vectors, sentences = index_vectors(index)
+    if not vectors.present.any():
+        return None
+    try:
+        get_encoder()  # loaded once per process; needed for any interest not stored yet
+    except EncoderUnavailable as error:  # already reported at start (papers.E001)
+        logger.warning("semantic layer off: %s", error)
+        return None
+    return SemanticLayer(
+        vectors=vectors,
+        sentences=sentences,
+        interest_vectors=interest_vectors,
+        interest_text=partial(_encoded_text, acronyms=index.acronyms),
+        model=stored_model(),
+    )
+
+
+def _encoded_text(text: str, *, acronyms: Any) -> str:
+    return interest_vector_text(text, acronyms)
 
 
 def index_vectors(index: PaperIndex) -> tuple[PaperVectors, list[str]]:
