@@ -95,3 +95,34 @@ def test_the_fused_plan_reads_the_interest_vectors_in_one_query_whatever_the_num
     # The papers' vectors are looked up either way (one query: none found is the lexical path); the fused
     # plan reads the interests' vectors in one more (one per 5,000 distinct interests).
     assert few == many == lexical + 1
+
+
+def test_the_digest_shows_related_picks_after_the_word_picks_under_their_heading_on_both_paths(
+    z_sentence_model: FusionModel,
+) -> None:
+    from newsletter.services.rendering import DigestRenderer
+
+    _ingest_and_embed()
+    edition = edition_prepare()
+    subscriber = subscriber_create("a@example.org", ["multimodal"])
+    digest_plan()
+    delivery = Delivery.objects.get(subscriber=subscriber)
+
+    def render(*, skeletons: bool) -> tuple[str, str]:
+        renderer = DigestRenderer.for_coverage(edition=edition, covers_after_id=delivery.covers_after_id)
+        if not skeletons:
+            renderer._skeletons_on = False  # the reference path: every block by the templates
+        rendered = renderer.render(delivery_id=delivery.pk, subscriber=subscriber, items=delivery.papers)
+        if skeletons:
+            assert renderer._skeletons_on is not False  # the words blocks kept the fast path
+        return rendered.html, rendered.text
+
+    html, text = render(skeletons=True)
+    assert (html, text) == render(skeletons=False)
+    for body in (html, text):
+        heading = body.index("Related to your interests")
+        assert body.index("Pretraining at Scale") < heading
+        assert heading < body.index("Seeing and Reading: A Vision-Language Model")
+    assert "Related to <em>multimodal</em>" in html and "Related to *multimodal*" in text
+    quoted = DigestExplanation.objects.get(paper__title__startswith="Seeing and Reading").snippet[0][0]
+    assert f'"{quoted}"' in text
