@@ -104,6 +104,7 @@ def test_the_digest_shows_related_picks_after_the_word_picks_under_their_heading
 
     _ingest_and_embed()
     edition = edition_prepare()
+    assert edition is not None
     subscriber = subscriber_create("a@example.org", ["multimodal"])
     digest_plan()
     delivery = Delivery.objects.get(subscriber=subscriber)
