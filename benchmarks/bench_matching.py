@@ -14,6 +14,15 @@ baseline compiles and evaluates each subscriber's interests for that subscriber 
 subscriber), timed on a sample in the same process and extrapolated; its results are checked equal to
 percolation's. The baseline runs after percolation, so it finds the stemmer and unit caches warm: that
 makes it faster than a cold per-subscriber run, and the speed-up conservative.
+
+    .venv/bin/python benchmarks/bench_matching.py --semantic --subscribers 100000,1000000,3000000 --repeat 3
+
+--semantic runs each size twice per repeat, lexical-only and with the semantic layer (the fused matcher of
+issue 16), alternately, each in its own subprocess, and reports both and their ratio. The corpus is synthetic,
+so are its vectors: random unit vectors (384 dimensions, float32) for each paper's title + abstract, title
+and each abstract sentence, and for each distinct interest, made before the clock starts (as the planner
+finds them stored: InterestVector). The matrix products, feature assembly and decisions are the real ones;
+which pairs the fused matcher picks on random vectors is not meaningful, only what it costs.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,8 +54,10 @@ from newsletter.matching import (  # noqa: E402
     learn_acronyms,
     percolate,
 )
+from newsletter.matching.fusion import PaperVectors  # noqa: E402
 from newsletter.matching.index import iter_bits  # noqa: E402
 from newsletter.matching.scoring import excluded, score_interest  # noqa: E402
+from newsletter.matching.semantic import SemanticLayer  # noqa: E402
 from newsletter.matching.text import STOP_WORDS  # noqa: E402
 from papers.parsers import parse_dump  # noqa: E402
 
@@ -132,7 +146,34 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def child(size: int, papers_count: int, seed: int, sample: int, workers: int) -> dict[str, float | int]:
+DIMENSION = 384
+
+
+def synthetic_layer(
+    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int
+) -> SemanticLayer:
+    """Random unit vectors for the papers (doc, title, each sentence) and every distinct interest text."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for paper in papers:
+        count = 2 + len(_SENTENCES.split(paper.abstract))
+        row = rng.standard_normal((count, DIMENSION), dtype=np.float32)
+        rows.append(row / np.linalg.norm(row, axis=1, keepdims=True))
+    texts = sorted({text.lstrip("-") for _, interests in subscribers for text in interests})
+    stored = rng.standard_normal((len(texts), DIMENSION), dtype=np.float32)
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    number = {text: n for n, text in enumerate(texts)}
+    fallback = stored[0]
+
+    def interest_vectors(wanted: list[str]) -> np.ndarray:
+        return np.stack([stored[number[text]] if text in number else fallback for text in wanted])
+
+    vectors = PaperVectors.stack(rows, DIMENSION)
+    sentences = [""] * len(vectors.sentences)
+    return SemanticLayer(vectors=vectors, sentences=sentences, interest_vectors=interest_vectors, interest_text=str)
+
+
+def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: bool = False) -> dict[str, Any]:
     rng = random.Random(seed)
     real = seed_papers()
     papers = make_papers(real, papers_count, rng)
@@ -140,13 +181,14 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
     table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
     started = time.perf_counter()
     index = build_index(papers=papers, acronyms=table)
+    layer = synthetic_layer(papers, subscribers, seed) if semantic else None
     index_seconds = time.perf_counter() - started
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     load_before = os.getloadavg()[0]
     cpu_started = time.process_time() + _children_cpu()
     started = time.perf_counter()
-    result = percolate(index=index, subscribers=subscribers, workers=workers)
+    result = percolate(index=index, subscribers=subscribers, workers=workers, semantic=layer)
     percolate_seconds = time.perf_counter() - started
     total_matches = 0
     for _, bits in result.iter_paper_bits():
@@ -156,16 +198,19 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
+    if semantic:  # the baseline and explanations are the lexical mode's figures
+        sample = 1
     picked = random.Random(seed + 1).sample(subscribers, min(sample, len(subscribers)))
     started = time.perf_counter()
     for key, _ in picked:
         result.matches(key, limit=DIGEST_PAPERS)
     digest_seconds = (time.perf_counter() - started) / len(picked)
     baseline_seconds, baseline = per_subscriber_baseline(index, picked)
-    mismatches = sum(1 for key, _ in picked if baseline[key] != result.paper_bits(key))
+    mismatches = 0 if semantic else sum(1 for key, _ in picked if baseline[key] != result.paper_bits(key))
     stats = result.stats
     return {
         "subscribers": size,
+        "mode": "semantic" if semantic else "lexical",
         "papers": len(index),
         "interest_uses": stats.interest_uses,
         "distinct_interests": stats.distinct_interests,
@@ -189,49 +234,58 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int) ->
 
 
 def run(
-    sizes: list[int], repeat: int, papers: int, seed: int, sample: int, workers: int
-) -> list[dict[str, float | int]]:
+    sizes: list[int], repeat: int, papers: int, seed: int, sample: int, workers: int, semantic: bool = False
+) -> list[dict[str, Any]]:
     rows = []
+    modes = (False, True) if semantic else (False,)
     for size in sizes:
-        runs = []
+        by_mode: dict[bool, list[dict[str, Any]]] = {mode: [] for mode in modes}
         for attempt in range(repeat):
-            command = [sys.executable, __file__, "--child", str(size), "--papers", str(papers)]
-            command += ["--seed", str(seed), "--sample", str(sample), "--workers", str(workers)]
-            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-            runs.append(json.loads(output.strip().splitlines()[-1]))
-            last = runs[-1]
-            print(
-                f"  {size:>9,} subscribers, run {attempt + 1}: {last['match_all_seconds']:.2f} s "
-                f"({last['match_all_cpu_seconds']:.2f} s CPU, load average before {last['load_average_before']:.2f})",
-                flush=True,
-            )
-        row = dict(runs[0])
-        for name in (
-            "index_seconds",
-            "percolate_seconds",
-            "match_all_seconds",
-            "match_all_cpu_seconds",
-            "digest_ms_per_subscriber",
-        ):
-            row[name] = statistics.median(r[name] for r in runs)
-        row["baseline_ms_per_subscriber"] = statistics.median(r["baseline_ms_per_subscriber"] for r in runs)
-        row["rss_peak_mb"] = max(r["rss_peak_mb"] for r in runs)
-        row["rss_loaded_mb"] = max(r["rss_loaded_mb"] for r in runs)
-        row["rss_worker_peak_mb"] = max(r["rss_worker_peak_mb"] for r in runs)
-        row["baseline_extrapolated_seconds"] = row["baseline_ms_per_subscriber"] * size / 1000
-        row["speedup"] = row["baseline_extrapolated_seconds"] / row["match_all_seconds"]
-        row["repeats"] = repeat
-        row["runs_seconds"] = [round(r["match_all_seconds"], 2) for r in runs]
-        row["load_average_before"] = max(r["load_average_before"] for r in runs)
-        rows.append(row)
+            for mode in modes:  # alternately, so both modes see the same load
+                command = [sys.executable, __file__, "--child", str(size), "--papers", str(papers)]
+                command += ["--seed", str(seed), "--sample", str(sample), "--workers", str(workers)]
+                command += ["--semantic"] if mode else []
+                output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+                by_mode[mode].append(json.loads(output.strip().splitlines()[-1]))
+                last = by_mode[mode][-1]
+                print(
+                    f"  {size:>9,} subscribers, {last['mode']}, run {attempt + 1}: {last['match_all_seconds']:.2f} s "
+                    f"({last['match_all_cpu_seconds']:.2f} s CPU, load average before "
+                    f"{last['load_average_before']:.2f}, peak RSS {last['rss_peak_mb']:,.0f} MB)",
+                    flush=True,
+                )
+        for mode in modes:
+            rows.append(_summary(by_mode[mode], size, repeat))
     return rows
 
 
-def table(rows: list[dict[str, float | int]]) -> str:
+def _summary(runs: list[dict[str, Any]], size: int, repeat: int) -> dict[str, Any]:
+    row = dict(runs[0])
+    for name in (
+        "index_seconds",
+        "percolate_seconds",
+        "match_all_seconds",
+        "match_all_cpu_seconds",
+        "digest_ms_per_subscriber",
+    ):
+        row[name] = statistics.median(r[name] for r in runs)
+    row["baseline_ms_per_subscriber"] = statistics.median(r["baseline_ms_per_subscriber"] for r in runs)
+    row["rss_peak_mb"] = max(r["rss_peak_mb"] for r in runs)
+    row["rss_loaded_mb"] = max(r["rss_loaded_mb"] for r in runs)
+    row["rss_worker_peak_mb"] = max(r["rss_worker_peak_mb"] for r in runs)
+    row["baseline_extrapolated_seconds"] = row["baseline_ms_per_subscriber"] * size / 1000
+    row["speedup"] = row["baseline_extrapolated_seconds"] / row["match_all_seconds"]
+    row["repeats"] = repeat
+    row["runs_seconds"] = [round(r["match_all_seconds"], 2) for r in runs]
+    row["load_average_before"] = max(r["load_average_before"] for r in runs)
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| subscribers | distinct interests | interest-paper matches | subscriber-paper matches "
-        "| match all (median) | peak RSS | per-subscriber baseline (extrapolated) | speed-up |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| match all (median) | peak RSS | per-subscriber baseline (extrapolated) | speed-up | mode |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
@@ -240,7 +294,7 @@ def table(rows: list[dict[str, float | int]]) -> str:
             f"(percolate {r['percolate_seconds']:.2f} s) | {r['rss_peak_mb']:,.0f} MB "
             f"| {r['baseline_ms_per_subscriber']:.2f} ms/subscriber → "
             f"{r['baseline_extrapolated_seconds']:,.0f} s "
-            f"| {r['speedup']:,.0f}× |"
+            f"| {r['speedup']:,.0f}× | {r['mode']} |"
         )
     return "\n".join(lines)
 
@@ -254,14 +308,21 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="subscribers timed for baseline and digest")
     parser.add_argument("--workers", type=int, default=2, help="processes evaluating interests (cores)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--semantic", action="store_true", help="also run with the semantic layer (synthetic vectors)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers)))
+        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers, args.semantic)))
         return
     sizes = [int(size) for size in args.subscribers.split(",")]
-    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers)
+    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers, args.semantic)
     print(table(rows))
+    for lexical, fused in zip(rows[::2], rows[1::2], strict=False) if args.semantic else ():
+        print(
+            f"{lexical['subscribers']:,}: semantic / lexical-only = "
+            f"{fused['match_all_seconds'] / lexical['match_all_seconds']:.2f}× time, "
+            f"peak RSS {fused['rss_peak_mb']:,.0f} MB vs {lexical['rss_peak_mb']:,.0f} MB"
+        )
     for r in rows:
         print(
             f"{r['subscribers']:,}: index {r['index_seconds']:.2f} s, "

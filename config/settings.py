@@ -159,6 +159,10 @@ PAPERBOY_DUMP_MAX_BYTES = env.int("PAPERBOY_DUMP_MAX_BYTES", default=20 * 1024 *
 # A scan of an unchanged folder only stats its files, so a short interval costs next to nothing and a dump
 # dropped into the folder is live within half a minute.
 PAPERBOY_DUMPS_SCAN_INTERVAL = env.float("PAPERBOY_DUMPS_SCAN_INTERVAL", default=30.0)
+# Sentence vectors of new papers (papers.tasks.papers_embed, queued after each scan that added papers) and of
+# interests, so the matcher adds related picks. Off by default until the fused daily plan meets its budget:
+# today it takes 3.4x the lexical-only time at 1,000,000 subscribers (docs/performance.md), against 1.5x.
+PAPERBOY_EMBED_PAPERS = env.bool("PAPERBOY_EMBED_PAPERS", default=False)
 
 # --- Subscriptions --------------------------------------------------------------------------------------
 # At most this many confirmation emails per address per 5 minutes (and sign-ups per IP per 10 minutes).

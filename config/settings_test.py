@@ -30,3 +30,6 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # tests turn this off (env for the worker, app.conf for the test process) to go through a real broker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Encoding a paper takes tens of milliseconds: tests that ingest the seed dumps would spend minutes on
+# vectors they do not look at. The tests of the semantic layer encode what they need themselves.
+PAPERBOY_EMBED_PAPERS = env.bool("PAPERBOY_EMBED_PAPERS", default=False)

@@ -255,6 +255,9 @@ class DigestExplanation(models.Model):
     words = models.JSONField(default=list)
     title = models.JSONField(default=list)
     snippet = models.JSONField(default=list)
+    # "words" (highlighted matched words) or "related" (the semantic layer's pick: snippet is the paper's
+    # sentence closest to the interest).
+    kind = models.CharField(max_length=8, default="words")
 
     class Meta:
         constraints: ClassVar = [
@@ -269,6 +272,28 @@ class DigestExplanation(models.Model):
 
     def __str__(self) -> str:
         return f"paper {self.paper_id} for {self.interest!r} in edition {self.edition_id}"
+
+
+class InterestVector(models.Model):
+    """The sentence vector of one distinct interest (as encoded: its canonical text with its learned acronym
+    expansion), computed once when first seen (subscribe time, or by the planner for any missing) and kept.
+
+    A million subscribers share about 40,000 interests; encoding them all at planning time would cost minutes,
+    reading them is one query per few thousand. Keyed by the model too: another model's vectors do not compare.
+    """
+
+    text = models.TextField()
+    model_id = models.CharField(max_length=60)
+    vector = models.BinaryField()  # float16, papers.embedding.vectors_to_bytes
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["model_id", "text"], name="interest_vector_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"vector of {self.text!r}"
 
 
 class TrackingEvent(models.Model):

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from newsletter.services import digests, editions, sending, subscriptions
+from newsletter.services import digests, editions, matching, sending, subscriptions
 from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -110,3 +110,9 @@ def _attempts_of(delivery_ids: list[int]) -> int:
     from newsletter.models import Delivery
 
     return max(Delivery.objects.filter(pk__in=delivery_ids).values_list("attempts", flat=True), default=1)
+
+
+@shared_task(name="newsletter.tasks.interest_vectors_compute")
+def interest_vectors_compute(interests: list[str]) -> int:
+    """Vectors of a subscriber's interests, computed once when first seen (the planner reads them)."""
+    return matching.interest_vectors_compute(interests=interests)

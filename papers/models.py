@@ -128,3 +128,19 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.paper_id} in {self.dump_id}"
+
+
+class PaperVector(models.Model):
+    """A paper's sentence vectors (papers/embedding.py), computed once at ingest: float16 rows, in order
+    title + abstract, title, then each abstract sentence (`sentences` holds those sentences' text, so a
+    "related" pick can quote the one closest to the interest)."""
+
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="vector")
+    model_id = models.CharField(max_length=60)  # vectors of another model are not comparable: recomputed
+    text_hash = models.CharField(max_length=40)  # of the title and abstract encoded: an edit recomputes
+    vectors = models.BinaryField()
+    sentences = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"vectors of paper {self.paper_id}"

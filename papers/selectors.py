@@ -89,3 +89,14 @@ def dumps_recent(*, limit: int = 30) -> list[tuple[int, str]]:
     """(id, name) of the latest ingested dumps, for choosing one in a filter."""
     rows = Dump.objects.filter(status=Dump.Status.INGESTED).order_by("-ingested_at", "-id")
     return [(pk, f"{name} ({when:%b %-d})") for pk, name, when in rows.values_list("pk", "name", "ingested_at")[:limit]]
+
+
+def paper_vector_rows(*, ids: Collection[int]) -> dict[int, tuple[bytes, list[str]]]:
+    """paper id -> (its stored vectors as bytes, its sentences), for the papers that have current vectors."""
+    from papers.embedding import MODEL_ID
+    from papers.models import PaperVector
+
+    rows = PaperVector.objects.filter(paper_id__in=list(ids), model_id=MODEL_ID)
+    return {
+        pk: (bytes(data), sentences) for pk, data, sentences in rows.values_list("paper_id", "vectors", "sentences")
+    }

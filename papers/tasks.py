@@ -21,4 +21,12 @@ def dumps_scan(folder: str | None = None) -> dict[str, int]:
         from newsletter.tasks import edition_prepare  # new papers: today's edition can take them now
 
         edition_prepare.delay_on_commit()  # type: ignore[attr-defined]  # celery-types predates it
+        if settings.PAPERBOY_EMBED_PAPERS:
+            papers_embed.delay_on_commit()  # type: ignore[attr-defined]
     return summary
+
+
+@shared_task(name="papers.tasks.papers_embed")
+def papers_embed() -> int:
+    """Sentence vectors for the papers that have none yet (the matcher's semantic layer)."""
+    return services.papers_embed()

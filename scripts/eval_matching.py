@@ -3,7 +3,8 @@
     .venv/bin/python scripts/eval_matching.py                      # print the tables
     .venv/bin/python scripts/eval_matching.py --write docs/matching.md   # also refresh them in the doc
     .venv/bin/python scripts/eval_matching.py --misses              # list Paperboy's misses per interest
-    .venv/bin/python scripts/eval_matching.py --ablation            # Paperboy with each technique off
+    .venv/bin/python scripts/eval_matching.py --ablation            # Paperboy with each technique off,
+                                                                    # and the fused matcher with each feature off
 
 Papers: the unique papers (by title, first dump wins) of seeds/*.txt, read with papers.parsers.parse_dump.
 Judgements: ../shared/eval/relevance_dev.json (or --judgements). A paper listed "relevant" is a positive,
@@ -11,7 +12,9 @@ Judgements: ../shared/eval/relevance_dev.json (or --judgements). A paper listed 
 
 Methods: plain case-insensitive substring; word-boundary regex; stemmed exact phrase (the interest's stems
 adjacent, in order, within the title or within the abstract); Paperboy's matcher (newsletter.matching) with
-the acronym table learned from the same papers.
+the acronym table learned from the same papers; and the fused matcher (lexical + semantic evidence,
+newsletter/matching/fusion.py), its weights fitted leaving each interest out with its acronym twin
+(scripts/fit_fusion.py): each interest is judged by a model that never saw it.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from newsletter.matching import (  # noqa: E402
     PaperText,
@@ -40,6 +46,7 @@ from newsletter.matching import (  # noqa: E402
     scoring,
 )
 from newsletter.matching import index as index_module  # noqa: E402
+from newsletter.matching.fusion import FEATURES, LEXICAL_FEATURES  # noqa: E402
 from newsletter.matching.scoring import score_interest  # noqa: E402
 from newsletter.matching.text import normalise, tokenise  # noqa: E402
 from papers.parsers import parse_dump  # noqa: E402
@@ -47,6 +54,8 @@ from papers.parsers import parse_dump  # noqa: E402
 DEFAULT_JUDGEMENTS = ROOT.parent / "shared" / "eval" / "relevance_dev.json"
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 ABLATION_BEGIN, ABLATION_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
+FUSED_ABLATION_BEGIN, FUSED_ABLATION_END = "<!-- fused-ablation:begin -->", "<!-- fused-ablation:end -->"
+FUSED = "Paperboy fused (leave-one-interest-out)"
 
 Method = Callable[[str], set[str]]  # interest -> titles of the papers it matches
 
@@ -171,12 +180,49 @@ def judge(found: set[str], relevant: set[str], disputed: set[str]) -> Counts:
     return Counts(tp=len(counted & relevant), fp=len(counted - relevant), fn=len(relevant - found))
 
 
+def fused_method(papers: dict[str, str], queries: list[dict[str, Any]]) -> Method:
+    """The fused matcher's held-out picks: each interest by a model fitted without it (and its twin)."""
+    import fit_fusion
+
+    data, _ = fit_fusion.dataset(papers, queries)
+    picked = fit_fusion.loio(data)
+    titles = list(papers)
+    found: dict[str, set[str]] = {}
+    for row, interest in enumerate(data.interests):
+        rows = picked[data.group == row]
+        found[interest] = {titles[number] for number in np.flatnonzero(rows)}
+    return lambda interest: found[interest]
+
+
+def fused_ablation(papers: dict[str, str], queries: list[dict[str, Any]]) -> str:
+    import fit_fusion
+
+    data, _ = fit_fusion.dataset(papers, queries)
+    lines = [
+        "| variant | micro precision | micro recall | micro F1 | TP | FP | FN |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    variants = [("fused, all features", list(range(len(FEATURES))))]
+    variants += [
+        (f"without {name}", [i for i in range(len(FEATURES)) if i != off]) for off, name in enumerate(FEATURES)
+    ]
+    lexical = [FEATURES.index(name) for name in LEXICAL_FEATURES]
+    variants += [("lexical features only", lexical)]
+    variants += [("semantic features only", [i for i in range(len(FEATURES)) if i not in lexical])]
+    for name, columns in variants:
+        tp, fp, fn = fit_fusion.counts(fit_fusion.loio(data, columns), data.y)
+        c = Counts(tp=tp, fp=fp, fn=fn)
+        lines.append(f"| {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {tp} | {fp} | {fn} |")
+    return "\n".join(lines)
+
+
 def evaluate(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[dict[str, Counts], list[dict[str, Any]]]:
     methods = {
         "substring (case-insensitive)": substring_method(papers),
         "word boundary": word_boundary_method(papers),
         "stemmed exact phrase": stemmed_phrase_method(papers),
         "Paperboy": paperboy_method(papers),
+        FUSED: fused_method(papers, queries),
     }
     totals = {name: Counts() for name in methods}
     rows: list[dict[str, Any]] = []
@@ -189,7 +235,7 @@ def evaluate(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[dic
             counts = judge(found, relevant, disputed)
             totals[name].add(counts)
             row[name] = counts
-            if name == "Paperboy":
+            if name == FUSED:
                 row["misses"] = sorted(relevant - found)
                 row["false"] = sorted(found - relevant - disputed)
         rows.append(row)
@@ -209,15 +255,18 @@ def markdown(totals: dict[str, Counts], rows: list[dict[str, Any]], papers: int,
     names = list(totals)
     lines += [
         "",
-        "Per interest (F1 of each method; Paperboy's TP/FP/FN):",
+        "Per interest (F1 of each method; the lexical and the fused matcher's TP/FP/FN):",
         "",
-        "| interest | relevant | disputed | " + " | ".join(names) + " | Paperboy TP/FP/FN |",
-        "|---|---:|---:|" + "---:|" * len(names) + "---:|",
+        "| interest | relevant | disputed | " + " | ".join(names) + " | Paperboy TP/FP/FN | fused TP/FP/FN |",
+        "|---|---:|---:|" + "---:|" * len(names) + "---:|---:|",
     ]
     for row in rows:
         f1s = " | ".join(f"{row[name].f1:.2f}" for name in names)
-        pb = row["Paperboy"]
-        lines.append(f"| {row['interest']} | {row['relevant']} | {row['disputed']} | {f1s} | {pb.tp}/{pb.fp}/{pb.fn} |")
+        pb, fu = row["Paperboy"], row[FUSED]
+        lines.append(
+            f"| {row['interest']} | {row['relevant']} | {row['disputed']} | {f1s} | {pb.tp}/{pb.fp}/{pb.fn} "
+            f"| {fu.tp}/{fu.fp}/{fu.fn} |"
+        )
     return "\n".join(lines)
 
 
@@ -232,7 +281,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=Path, default=ROOT / "seeds")
     parser.add_argument("--judgements", type=Path, default=DEFAULT_JUDGEMENTS)
     parser.add_argument("--write", type=Path, help=f"replace the text between {BEGIN} and {END} in this file")
-    parser.add_argument("--misses", action="store_true", help="list Paperboy's false negatives and positives")
+    parser.add_argument("--misses", action="store_true", help="list the fused matcher's false negatives and positives")
     parser.add_argument("--ablation", action="store_true", help="also score Paperboy with each technique off")
     args = parser.parse_args()
     papers = load_papers(args.seeds)
@@ -255,6 +304,10 @@ def main() -> None:
         print("\n" + ablated)
         if args.write:
             write_between_markers(args.write, ablated, ABLATION_BEGIN, ABLATION_END)
+        fused = fused_ablation(papers, queries)
+        print("\n" + fused)
+        if args.write:
+            write_between_markers(args.write, fused, FUSED_ABLATION_BEGIN, FUSED_ABLATION_END)
 
 
 if __name__ == "__main__":

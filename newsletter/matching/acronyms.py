@@ -226,6 +226,10 @@ class AcronymLookup:
     by_acronym: dict[str, list[Expansion]]
     by_expansion: dict[ExpansionKey, list[Expansion]]
     first_stems: frozenset[str] = frozenset()  # first stem of every expansion, to skip runs quickly
+    # A run of two or more words inside a longer dominant expansion -> that expansion's acronym: RLHF
+    # (reinforcement learning from human feedback) is a kind of RL (reinforcement learning), so the
+    # interest `RL` or `reinforcement learning` also finds a paper that writes only "RLHF".
+    containing: dict[ExpansionKey, list[Expansion]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, entries: dict[tuple[str, ExpansionKey], _Entry]) -> AcronymLookup:
@@ -239,7 +243,17 @@ class AcronymLookup:
             lookup.by_acronym.setdefault(a_key, []).append(item)
             lookup.by_expansion.setdefault(e_key, []).append(item)
         lookup.first_stems = frozenset(key[0] for key in lookup.by_expansion if key)
+        for items in lookup.by_expansion.values():
+            for item in items:
+                if item.dominant:
+                    for run in _inner_runs(item.key):
+                        lookup.containing.setdefault(run, []).append(item)
         return lookup
+
+
+def _inner_runs(key: ExpansionKey) -> set[ExpansionKey]:
+    """Every run of at least two consecutive stems of a key, shorter than the key."""
+    return {key[i:j] for i in range(len(key)) for j in range(i + 2, len(key) + 1) if j - i < len(key)}
 
 
 def learn_acronyms(*, texts: Iterable[str]) -> AcronymTable:

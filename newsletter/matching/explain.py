@@ -27,6 +27,9 @@ class Explanation:
     words: tuple[str, ...]  # the paper's matched words, as written there, first occurrence first
     title: tuple[Segment, ...]  # the whole title, matched words highlighted
     snippet: tuple[Segment, ...]  # a short passage of the abstract around its best hit; () if none
+    # "words": the interest's words are in the paper (highlighted); "related": the semantic layer brought it,
+    # and the snippet is the paper's sentence closest to the interest (nothing highlighted).
+    kind: str = "words"
 
     @property
     def in_title(self) -> bool:
@@ -48,6 +51,19 @@ class Match:
     @property
     def interest(self) -> str:
         return self.explanation.interest
+
+
+def related_explanation(index: PaperIndex, number: int, *, interest: str, sentence: str) -> Explanation:
+    """A pick the vectors made: no words to show, the paper's sentence closest to the interest instead."""
+    paper = index.papers[number]
+    title = paper.paper.title
+    return Explanation(
+        interest=interest,
+        words=(),
+        title=((title, False),) if title else (),
+        snippet=((sentence, False),) if sentence else (),
+        kind="related",
+    )
 
 
 def match_interest(index: PaperIndex, compiled: CompiledInterest) -> list[Match]:

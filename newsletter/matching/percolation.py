@@ -25,11 +25,12 @@ from multiprocessing.connection import Connection
 from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
-from newsletter.matching.explain import Match, build_matches
+from newsletter.matching.explain import Match, build_matches, related_explanation
 from newsletter.matching.index import PaperId, PaperIndex, iter_bits
 from newsletter.matching.interests import InterestError, parse_interest
 from newsletter.matching.query import CompiledInterest, compile_interest
 from newsletter.matching.scoring import excluded, score_interest
+from newsletter.matching.semantic import SemanticLayer, fused_verdicts
 
 K = TypeVar("K", bound=Hashable)
 # Explained (interest, paper) pairs kept for reuse across subscribers; a day has a few hundred thousand.
@@ -52,6 +53,9 @@ class _Evaluated:
     scored: dict[int, float]  # paper number -> score
     excludes: int  # papers excluded for every interest of the subscriber (exclusion-only interests)
     compiled: CompiledInterest | None = None
+    # With the semantic layer: the picks the vectors brought (no word hit), and each one's closest sentence.
+    related: int = 0
+    sentences: dict[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -67,8 +71,9 @@ class PercolationStats:
 class Percolation(Generic[K]):
     """The result of one run: ask it about any subscriber."""
 
-    def __init__(self, index: PaperIndex) -> None:
+    def __init__(self, index: PaperIndex, semantic: SemanticLayer | None = None) -> None:
         self.index = index
+        self.semantic = semantic
         self.stats = PercolationStats()
         self._keys: list[K] = []
         self._rows_by_key: dict[K, int] | None = None  # built on the first lookup by key
@@ -134,7 +139,7 @@ class Percolation(Generic[K]):
             item = self._evaluated[interest]
             for number in iter_bits(item.bits & bits):
                 per_paper[number].append((item, item.scored[number]))
-        ranked = _ranked(per_paper)[:limit]
+        ranked = _ranked(per_paper, fused=self.semantic is not None)[:limit]
         return [self._paper_match(number, found, explain) for number, found in ranked]
 
     def _match(self, item: _Evaluated, number: int, score: float) -> Match:
@@ -144,8 +149,7 @@ class Percolation(Generic[K]):
         if match is None:
             if len(self._explained) >= _EXPLAINED_CACHE:
                 self._explained.clear()  # bounded: a digest run walks subscribers, not back and forth
-            compiled = _compiled_of(self.index, item)
-            match = self._explained[cache_key] = build_matches(self.index, compiled, [(number, score)])[0]
+            match = self._explained[cache_key] = _explained(self, item, number, score)
         return match
 
     def _paper_match(self, number: int, found: list[tuple[_Evaluated, float]], explain: bool) -> PaperMatch:
@@ -158,6 +162,16 @@ class Percolation(Generic[K]):
         return PaperMatch(paper_id=paper_id, score=best, matches=tuple(matches))
 
 
+def _explained(result: Percolation[Any], item: _Evaluated, number: int, score: float) -> Match:
+    """Why `item` picked paper `number`: its words, or (a related pick) the paper's closest sentence."""
+    compiled = _compiled_of(result.index, item)
+    if item.related >> number & 1 and result.semantic is not None:
+        sentence = result.semantic.sentence((item.sentences or {}).get(number, -1))
+        explanation = related_explanation(result.index, number, interest=compiled.text, sentence=sentence)
+        return Match(paper_id=result.index.papers[number].paper.id, score=score, explanation=explanation)
+    return build_matches(result.index, compiled, [(number, score)])[0]
+
+
 def _compiled_of(index: PaperIndex, item: _Evaluated) -> CompiledInterest:
     if item.compiled is None:
         item.compiled = compile_interest(parse_interest(item.text), acronyms=index.acronyms)
@@ -165,25 +179,41 @@ def _compiled_of(index: PaperIndex, item: _Evaluated) -> CompiledInterest:
 
 
 def _ranked(
-    per_paper: dict[int, list[tuple[_Evaluated, float]]],
+    per_paper: dict[int, list[tuple[_Evaluated, float]]], *, fused: bool = False
 ) -> list[tuple[int, list[tuple[_Evaluated, float]]]]:
-    # Best score first; a paper matching more of the subscriber's interests wins a tie; then index order.
-    return sorted(per_paper.items(), key=lambda kv: (-max(s for _, s in kv[1]), -len(kv[1]), kv[0]))
+    # Papers on the subscriber's own words before related ones (fused only); best score first; a paper
+    # matching more of the subscriber's interests wins a tie; then index order.
+    def key(kv: tuple[int, list[tuple[_Evaluated, float]]]) -> tuple[bool, float, int, int]:
+        related = fused and all(item.related >> kv[0] & 1 for item, _ in kv[1])
+        return (related, -max(s for _, s in kv[1]), -len(kv[1]), kv[0])
+
+    return sorted(per_paper.items(), key=key)
 
 
-def percolate(*, index: PaperIndex, subscribers: Iterable[tuple[K, Sequence[str]]], workers: int = 1) -> Percolation[K]:
+def percolate(
+    *,
+    index: PaperIndex,
+    subscribers: Iterable[tuple[K, Sequence[str]]],
+    workers: int = 1,
+    semantic: SemanticLayer | None = None,
+) -> Percolation[K]:
     """Match every subscriber. Each value is that subscriber's interests, one string per interest.
+
+    With `semantic` (papers' vectors, see semantic.py) each distinct interest is judged by the fused matcher
+    (fusion.py): its words and its vectors together, a block of interests at a time; without it (or when
+    no paper of the index has vectors) by its words alone.
 
     `workers` > 1 evaluates the distinct interests in that many processes (forked, so the index is
     shared, not copied); it needs the "fork" start method and falls back to one process without it.
     An invalid interest string is skipped (and reported in `stats.invalid`), never fatal: interests are
     validated when typed, so one here means the rules changed since.
     """
-    result: Percolation[K] = Percolation(index)
+    semantic = semantic if semantic is not None and semantic.usable else None
+    result: Percolation[K] = Percolation(index, semantic)
     pairs = subscribers if isinstance(subscribers, Sequence) else list(subscribers)
     distinct = _lay_out(result, pairs)
-    shards = _evaluate_parallel(index, distinct, workers) if workers > 1 and _can_fork() else None
-    for shard in shards or [_evaluate_shard(index, distinct, keep_compiled=True)]:
+    shards = _evaluate_parallel(index, distinct, workers, semantic) if workers > 1 and _can_fork() else None
+    for shard in shards or [_evaluate_shard(index, distinct, keep_compiled=True, semantic=semantic)]:
         _absorb(result, shard)
     if shards:  # shard i held texts i, i + n, i + 2n, ...: put the numbers back in text order
         order = [i for shard_number in range(len(shards)) for i in range(shard_number, len(distinct), len(shards))]
@@ -245,10 +275,13 @@ def _absorb(result: Percolation[K], shard: _Shard) -> None:
             result._combined.append(item.bits | item.excludes << papers)
 
 
-def _evaluate_shard(index: PaperIndex, texts: Sequence[str], *, keep_compiled: bool) -> _Shard:
+def _evaluate_shard(
+    index: PaperIndex, texts: Sequence[str], *, keep_compiled: bool, semantic: SemanticLayer | None = None
+) -> _Shard:
     """Parse and compile each distinct text once, evaluate each distinct compiled interest once."""
     shard = _Shard(numbers=[], evaluated=[], invalid={})
     by_compiled: dict[CompiledInterest, int] = {}
+    fresh: list[tuple[CompiledInterest, str]] = []
     for text in texts:
         try:
             compiled = compile_interest(parse_interest(text), acronyms=index.acronyms)
@@ -258,10 +291,41 @@ def _evaluate_shard(index: PaperIndex, texts: Sequence[str], *, keep_compiled: b
             continue
         number = by_compiled.get(compiled)
         if number is None:
-            number = by_compiled[compiled] = len(shard.evaluated)
-            shard.evaluated.append(_evaluate(index, compiled, text, keep_compiled))
+            number = by_compiled[compiled] = len(fresh)
+            fresh.append((compiled, text))
         shard.numbers.append(number)
+    if semantic is None:
+        shard.evaluated = [_evaluate(index, compiled, text, keep_compiled) for compiled, text in fresh]
+    else:
+        shard.evaluated = _evaluate_fused(index, fresh, keep_compiled, semantic)
     return shard
+
+
+def _evaluate_fused(
+    index: PaperIndex, fresh: list[tuple[CompiledInterest, str]], keep_compiled: bool, semantic: SemanticLayer
+) -> list[_Evaluated]:
+    """The fused matcher's verdicts, all interests with clauses at once (in blocks); exclusion-only ones as ever."""
+    positive = [compiled for compiled, _ in fresh if compiled.clauses]
+    verdicts = iter(fused_verdicts(index, semantic, positive))
+    evaluated: list[_Evaluated] = []
+    for compiled, text in fresh:
+        if not compiled.clauses:
+            evaluated.append(_evaluate(index, compiled, text, keep_compiled))
+            continue
+        verdict = next(verdicts)
+        bits = reduce(operator.or_, (1 << number for number in verdict.scored), 0)
+        evaluated.append(
+            _Evaluated(
+                text=text,
+                bits=bits,
+                scored=verdict.scored,
+                excludes=0,
+                compiled=compiled if keep_compiled else None,
+                related=verdict.related,
+                sentences=verdict.sentences or None,
+            )
+        )
+    return evaluated
 
 
 def _evaluate(index: PaperIndex, compiled: CompiledInterest, text: str, keep_compiled: bool) -> _Evaluated:
@@ -274,18 +338,20 @@ def _evaluate(index: PaperIndex, compiled: CompiledInterest, text: str, keep_com
 
 
 # Set just before forking, read by the forked children: the index and texts are inherited, not pickled.
-_FORKED: tuple[PaperIndex, list[str], int] | None = None
+_FORKED: tuple[PaperIndex, list[str], int, SemanticLayer | None] | None = None
 
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _evaluate_parallel(index: PaperIndex, texts: list[str], workers: int) -> list[_Shard]:
+def _evaluate_parallel(
+    index: PaperIndex, texts: list[str], workers: int, semantic: SemanticLayer | None = None
+) -> list[_Shard]:
     """Shard i (texts i, i + workers, ...) in process i; this process does shard 0 meanwhile."""
     global _FORKED
     context = multiprocessing.get_context("fork")
-    _FORKED = (index, texts, workers)
+    _FORKED = (index, texts, workers, semantic)
     try:
         children = []
         for shard_number in range(1, workers):
@@ -294,7 +360,7 @@ def _evaluate_parallel(index: PaperIndex, texts: list[str], workers: int) -> lis
             process.start()
             sender.close()
             children.append((process, receiver))
-        shards = [_evaluate_shard(index, texts[0::workers], keep_compiled=False)]
+        shards = [_evaluate_shard(index, texts[0::workers], keep_compiled=False, semantic=semantic)]
         for process, receiver in children:
             shards.append(receiver.recv())
             process.join()
@@ -308,14 +374,20 @@ def _child(sender: Connection, shard_number: int) -> None:
     # header in it (a million subscribers' interests) and so copy it all. It is short-lived: no GC.
     gc.disable()
     assert _FORKED is not None
-    index, texts, workers = _FORKED
-    sender.send(_evaluate_shard(index, texts[shard_number::workers], keep_compiled=False))
+    index, texts, workers, semantic = _FORKED
+    sender.send(_evaluate_shard(index, texts[shard_number::workers], keep_compiled=False, semantic=semantic))
     sender.close()
 
 
 # --- ranking without explanations, and explaining one pair (for digest planning) ---------------------------
 
-RankedPaper = tuple[PaperId, float, tuple[str, ...]]  # paper, best score, interests that matched (best first)
+# paper, best score, interests that matched (best first), related: no interest's words are in the paper (the
+# semantic layer brought it). Papers on the subscriber's own words rank first, related ones after them.
+RankedPaper = tuple[PaperId, float, tuple[str, ...], bool]
+
+
+def _is_related(evaluated: list[_Evaluated], number: int, interests: Iterable[int]) -> bool:
+    return all(evaluated[interest].related >> number & 1 for interest in interests)
 
 
 def _ranked_of(
@@ -343,13 +415,18 @@ def _ranked_of(
                 per_paper[number] = [(scored[number], position)]
             else:
                 found.append((scored[number], position))
-    ranked = sorted(per_paper.items(), key=lambda kv: (-max(kv[1])[0], -len(kv[1]), kv[0]))[:limit]
+    fused = result.semantic is not None
+    related = {
+        number: fused and _is_related(evaluated, number, (numbers[position] for _, position in found))
+        for number, found in per_paper.items()
+    }
+    ranked = sorted(per_paper.items(), key=lambda kv: (related[kv[0]], -max(kv[1])[0], -len(kv[1]), kv[0]))[:limit]
     papers = result.index.papers
     out: list[RankedPaper] = []
     for number, found in ranked:
         found.sort(key=lambda pair: (-pair[0], pair[1]))  # stable on evaluation order, as matches() sorts
         names = tuple(_text_of(result, texts, numbers[position]) for _, position in found)
-        out.append((papers[number].paper.id, found[0][0], names))
+        out.append((papers[number].paper.id, found[0][0], names, related[number]))
     return out
 
 
@@ -402,14 +479,14 @@ def percolation_explain(result: Percolation[Any], *, paper_id: PaperId, interest
     found = by_text.get(interest)
     if number is None or found is None or number not in found.scored:
         return None
-    return build_matches(result.index, _compiled_of(result.index, found), [(number, found.scored[number])])[0]
+    return _explained(result, found, number, found.scored[number])
 
 
 def percolation_iter_formatted(
-    result: Percolation[K], *, limit: int | None, item: Callable[[PaperId, float, tuple[str, ...]], str]
+    result: Percolation[K], *, limit: int | None, item: Callable[[PaperId, float, tuple[str, ...], bool], str]
 ) -> Iterator[tuple[K, list[str], list[tuple[PaperId, str]]]]:
     """`percolation_iter_ranked` for a million subscribers: each ranked paper as `item(paper id, score, interest
-    texts)` formats it, and the (paper id, best interest) of each, for every subscriber with a match.
+    texts, related)` formats it, and the (paper id, best interest) of each, for every subscriber with a match.
 
     The same ranking and order. A paper matched by one interest of the subscriber (most of them) is formatted
     once per (interest, paper) however many subscribers share it, and one several interests matched once per
@@ -425,6 +502,7 @@ def percolation_iter_formatted(
     single: dict[tuple[int, int], tuple[str, tuple[PaperId, str]]] = memo.single if memo is not None else {}
     several: dict[tuple[Any, ...], tuple[str, tuple[PaperId, str]]] = memo.several if memo is not None else {}
     slots, offsets = result._slots, result._offsets
+    fused = result.semantic is not None
     for row, (key, bits) in enumerate(result.iter_paper_bits()):
         if not bits:
             continue
@@ -445,19 +523,25 @@ def percolation_iter_formatted(
                 else:
                     entry += (score, interest)
         order = sorted(
-            (-(entry[0] if len(entry) == 2 else max(entry[0::2])), -len(entry), number)
+            (
+                fused and _is_related(evaluated, number, entry[1::2]),
+                -(entry[0] if len(entry) == 2 else max(entry[0::2])),
+                -len(entry),
+                number,
+            )
             for number, entry in per_paper.items()
         )[:limit]
         formatted: list[str] = []
         tops: list[tuple[PaperId, str]] = []
-        for _, _, number in order:
+        for related, _, _, number in order:
             entry = per_paper[number]
             if len(entry) == 2:
                 cached = single.get((entry[1], number))
                 if cached is None:
                     text = _text_of(result, texts, entry[1])
                     paper_id = papers[number].paper.id
-                    cached = single[entry[1], number] = (item(paper_id, entry[0], (text,)), (paper_id, text))
+                    formatted_item = item(paper_id, entry[0], (text,), related)
+                    cached = single[entry[1], number] = (formatted_item, (paper_id, text))
                 formatted.append(cached[0])
                 tops.append(cached[1])
                 continue
@@ -469,7 +553,8 @@ def percolation_iter_formatted(
                 paper_id = papers[number].paper.id
                 if len(several) >= _SEVERAL_CACHE:
                     several.clear()
-                cached = several[combination] = (item(paper_id, ranked[0][0], names), (paper_id, names[0]))
+                formatted_item = item(paper_id, ranked[0][0], names, related)
+                cached = several[combination] = (formatted_item, (paper_id, names[0]))
             formatted.append(cached[0])
             tops.append(cached[1])
         yield key, formatted, tops
@@ -493,6 +578,7 @@ class PercolationMemo:
     of 20,000 met most of the day's interests in every chunk)."""
 
     index: PaperIndex
+    semantic: SemanticLayer | None = None  # the fused matcher's vectors (see percolate)
     evaluated: list[_Evaluated] = field(default_factory=list)  # shared by every result made with this memo
     combined: list[int] = field(default_factory=list)  # per evaluated interest: as Percolation._combined
     by_text: dict[str, int] = field(default_factory=dict)  # text -> evaluated number, -1 if invalid
@@ -509,10 +595,11 @@ def percolate_memo(*, memo: PercolationMemo, subscribers: Sequence[tuple[K, Sequ
     the memo's order, so ties between interests of equal score follow the order they were first met).
     """
     index = memo.index
-    result: Percolation[K] = Percolation(index)
+    semantic = memo.semantic if memo.semantic is not None and memo.semantic.usable else None
+    result: Percolation[K] = Percolation(index, semantic)
     distinct = _lay_out(result, subscribers)
     new = [text for text in distinct if text not in memo.by_text]
-    shard = _evaluate_shard(index, new, keep_compiled=True)
+    shard = _evaluate_shard(index, new, keep_compiled=True, semantic=semantic)
     memo.invalid.update(shard.invalid)
     for text, number in zip(new, shard.numbers, strict=True):
         memo.by_text[text] = -1 if number < 0 else _memo_add(memo, shard.evaluated[number])

@@ -153,7 +153,7 @@ def _acronym_clauses(terms: tuple[Term, ...], units: list[Unit], acronyms: Acron
             if following is None:
                 break
             run += following
-            for expansion in acronyms.by_expansion.get(run, ()):
+            for expansion in (*acronyms.by_expansion.get(run, ()), *acronyms.containing.get(run, ())):
                 clauses.append(_clause([*units[:start], _acronym_unit(expansion), *units[end + 1 :]]))
     for position, term in enumerate(terms):
         if term.kind is not TermKind.WORD or (key := keys[position]) is None or len(key) != 1:
@@ -162,6 +162,8 @@ def _acronym_clauses(terms: tuple[Term, ...], units: list[Unit], acronyms: Acron
             spelled = _spelled_out(expansion) if expansion.dominant else None
             if spelled:
                 clauses.append(_clause([*units[:position], *spelled, *units[position + 1 :]]))
+                for longer in acronyms.containing.get(expansion.key, ()):  # RLHF for RL
+                    clauses.append(_clause([*units[:position], _acronym_unit(longer), *units[position + 1 :]]))
     return clauses
 
 

@@ -38,8 +38,14 @@ THEME_SCORE = THRESHOLD
 _ABSENT = Posting(spans=[], sentences=0, title=0)
 
 
-def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[int, float]]:
-    """(paper number, score) of every paper that matches, in paper order."""
+def score_interest(
+    index: PaperIndex, compiled: CompiledInterest, *, threshold: float | None = None
+) -> list[tuple[int, float]]:
+    """(paper number, score) of every paper that matches, in paper order.
+
+    `threshold` (default THRESHOLD) lower gives the fusion the weaker lexical evidence too (fusion.py).
+    """
+    limit = THRESHOLD if threshold is None else threshold
     plans = plan_interest(index, compiled)
     bits = 0
     theme = 0
@@ -55,12 +61,12 @@ def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[
         unit = plans[0].units[0]
         for number in iter_bits(bits):
             score = _single_unit_score(index, number, unit)
-            if score >= THRESHOLD:
+            if score >= limit:
                 scored.append((number, score))
         return scored
     only = plans[0] if len(plans) == 1 else None
     if only is not None and len(only.units) == 2 and only.units[0].plain and only.units[1].plain:
-        return _score_plain_pair(index, only, bits, theme)
+        return _score_plain_pair(index, only, bits, theme, limit)
     for number in iter_bits(bits):
         if only is not None:
             hits = clause_hits(index, number, only)
@@ -70,12 +76,14 @@ def score_interest(index: PaperIndex, compiled: CompiledInterest) -> list[tuple[
             score = score_paper(index, number, non_overlapping(hits))
             if theme >> number & 1 and score < THEME_SCORE:
                 score = THEME_SCORE
-            if score >= THRESHOLD:
+            if score >= limit:
                 scored.append((number, score))
     return scored
 
 
-def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int, theme: int) -> list[tuple[int, float]]:
+def _score_plain_pair(
+    index: PaperIndex, plan: ClausePlan, bits: int, theme: int, limit: float
+) -> list[tuple[int, float]]:
     """The commonest multi-word interest, two plain words: _clause_hits inlined, for speed only."""
     first, second = plan.units[0].plain or {}, plan.units[1].plain or {}
     relaxed = plan.relaxed_titles
@@ -91,7 +99,7 @@ def _score_plain_pair(index: PaperIndex, plan: ClausePlan, bits: int, theme: int
         score = score_paper(index, number, non_overlapping(hits)) if hits else 0.0
         if theme >> number & 1 and score < THEME_SCORE:
             score = THEME_SCORE
-        if score >= THRESHOLD:
+        if score >= limit:
             scored.append((number, score))
     return scored
 

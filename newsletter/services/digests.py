@@ -30,6 +30,7 @@ from newsletter.matching import PaperIndex
 from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
 from newsletter.services.explanations import ExplanationRow, explanation_rows, explanations_store
+from newsletter.services.fusion import semantic_layer
 from newsletter.services.matching import (
     ExplanationLog,
     acronyms_current,
@@ -115,7 +116,9 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
             for covers_after_id, rows in by_coverage.items():
                 if covers_after_id not in indexes:
                     indexes[covers_after_id] = _coverage_index(latest, covers_after_id, acronyms)
-                    memos[covers_after_id] = PercolationMemo(index=indexes[covers_after_id][1])
+                    index = indexes[covers_after_id][1]
+                    # The fused matcher where the papers have vectors, the words alone where not.
+                    memos[covers_after_id] = PercolationMemo(index=index, semantic=semantic_layer(index=index))
                 entries = _group_entries(rows=rows, memo=memos[covers_after_id], at=at, explained=explained)
                 groups.append((covers_after_id, entries))
             explanations = explanation_rows(explained.take())

@@ -19,8 +19,8 @@ from newsletter.matching import Explanation, PaperId
 from newsletter.models import Delivery, DigestExplanation, Edition
 from newsletter.services.staging import staged_copy
 
-# (paper id, interest text, words JSON, title segments JSON, snippet segments JSON)
-ExplanationRow = tuple[PaperId, str, str, str, str]
+# (paper id, interest text, words JSON, title segments JSON, snippet segments JSON, kind: "words" or "related")
+ExplanationRow = tuple[PaperId, str, str, str, str, str]
 
 _STAGING = "paperboy_explanation_staging"
 
@@ -29,7 +29,7 @@ def explanation_rows(explained: Iterable[tuple[PaperId, str, Explanation]]) -> l
     """Explanations as rows to store, their JSON encoded (in the planning thread: encoding holds the GIL)."""
     dumps = json.dumps
     return [
-        (paper_id, interest, dumps(e.words), dumps(e.title), dumps(e.snippet))  # tuples encode as JSON arrays
+        (paper_id, interest, dumps(e.words), dumps(e.title), dumps(e.snippet), e.kind)  # tuples: JSON arrays
         for paper_id, interest, e in explained
     ]
 
@@ -42,8 +42,8 @@ def explanations_store(*, edition: Edition, rows: Sequence[ExplanationRow]) -> N
         DigestExplanation.objects.bulk_create(
             [
                 DigestExplanation(edition=edition, paper_id=paper_id, interest=interest, words=json.loads(words),
-                                  title=json.loads(title), snippet=json.loads(snippet))
-                for paper_id, interest, words, title, snippet in rows
+                                  title=json.loads(title), snippet=json.loads(snippet), kind=kind)
+                for paper_id, interest, words, title, snippet, kind in rows
             ],
             batch_size=2000,
             ignore_conflicts=True,
@@ -56,12 +56,12 @@ def explanations_store(*, edition: Edition, rows: Sequence[ExplanationRow]) -> N
         staging = staged_copy(
             cursor,
             staging=_STAGING,
-            columns="paper_id bigint, interest text, words jsonb, title jsonb, snippet jsonb",
+            columns="paper_id bigint, interest text, words jsonb, title jsonb, snippet jsonb, kind varchar(8)",
             rows=rows,
         )
         cursor.execute(
-            f"INSERT INTO {table} (edition_id, paper_id, interest, words, title, snippet) "
-            f"SELECT %s, paper_id, interest, words, title, snippet FROM {staging} ON CONFLICT DO NOTHING",
+            f"INSERT INTO {table} (edition_id, paper_id, interest, words, title, snippet, kind) "
+            f"SELECT %s, paper_id, interest, words, title, snippet, kind FROM {staging} ON CONFLICT DO NOTHING",
             [edition.pk],
         )
 
@@ -78,18 +78,17 @@ def digest_explanations_after(*, edition_id: int, after_id: int) -> tuple[dict[t
         rows = _explanations_as_one_json(edition_id, after_id)
     else:
         query = DigestExplanation.objects.filter(edition_id=edition_id, pk__gt=after_id)
-        rows = (
-            (pk, p, i, (w, t, s))
-            for pk, p, i, w, t, s in query.values_list("pk", "paper_id", "interest", "words", "title", "snippet")
-        )
+        fields = ("pk", "paper_id", "interest", "words", "title", "snippet", "kind")
+        rows = ((pk, p, i, (w, t, s, k)) for pk, p, i, w, t, s, k in query.values_list(*fields))
     found: dict[tuple[int, str], Explanation] = {}
     last = after_id
-    for pk, paper_id, interest, (words, title, snippet) in rows:
+    for pk, paper_id, interest, (words, title, snippet, kind) in rows:
         found[paper_id, interest] = Explanation(
             interest=interest,
             words=tuple(words),
             title=tuple((text, lit) for text, lit in title),
             snippet=tuple((text, lit) for text, lit in snippet),
+            kind=kind,
         )
         last = max(last, pk)
     return found, last
@@ -100,7 +99,7 @@ def _explanations_as_one_json(edition_id: int, after_id: int) -> Iterator[tuple[
     a few hundred thousand rows; Django's three JSON converters per row took twice as long)."""
     table = connection.ops.quote_name(DigestExplanation._meta.db_table)
     sql = (
-        f"SELECT id, paper_id, interest, json_build_array(words, title, snippet)::text FROM {table} "
+        f"SELECT id, paper_id, interest, json_build_array(words, title, snippet, kind)::text FROM {table} "
         "WHERE edition_id = %s AND id > %s"
     )
     loads = orjson.loads  # the same values as json.loads for what PostgreSQL wrote, about 3x faster

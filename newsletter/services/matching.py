@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from newsletter.matching import (
     parse_interests,
     percolate,
 )
+from newsletter.matching.fusion import interest_vector_text
 from newsletter.matching.interests import interests_truncate
 from newsletter.matching.percolation import (
     PercolationMemo,
@@ -33,9 +35,12 @@ from newsletter.matching.percolation import (
     percolation_iter_formatted,
     percolation_iter_ranked,
 )
-from newsletter.models import AcronymState
+from newsletter.models import AcronymState, InterestVector
+from newsletter.services.fusion import interest_vectors_stored
+from papers.embedding import MODEL_ID, EncoderUnavailable
 from papers.selectors import paper_texts, papers_version
 
+logger = logging.getLogger(__name__)
 PREVIEW_PAPERS = 300  # the preview shows what the interests would have caught among this many recent papers
 PREVIEW_MATCHES_SHOWN = 3
 # A preview stops evaluating interests once this is spent (the first one is always shown); with the bounds
@@ -62,6 +67,29 @@ def acronyms_current() -> AcronymTable:
             defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
         )
     return table
+
+
+def interest_vectors_compute(*, interests: list[str]) -> int:
+    """Store the vectors of these interests (canonical texts) as the planner will ask for them, when first seen
+    (subscribe time, a task); returns how many were new. Without the model, nothing (the planner catches up)."""
+    acronyms = acronyms_current().lookup()
+    texts = []
+    for text in interests:
+        try:
+            compiled = compile_interest(text, acronyms=acronyms)
+        except InterestError:
+            continue
+        if compiled.clauses:
+            texts.append(interest_vector_text(compiled.text, acronyms))
+    known = set(InterestVector.objects.filter(model_id=MODEL_ID, text__in=texts).values_list("text", flat=True))
+    fresh = [text for text in dict.fromkeys(texts) if text not in known]
+    if fresh:
+        try:
+            interest_vectors_stored(texts=fresh)
+        except EncoderUnavailable as error:
+            logger.error("interest vectors not computed: %s", error)
+            return 0
+    return len(fresh)
 
 
 def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
@@ -169,18 +197,25 @@ def subscriber_picks(*, index: PaperIndex, subscribers: list[tuple[int, list[str
     """
     result = percolate(index=index, subscribers=subscribers)
     return {
-        key: [ledger_item(paper_id, score, interests) for paper_id, score, interests in ranked]
+        key: [ledger_item(paper_id, score, interests, related) for paper_id, score, interests, related in ranked]
         for key, ranked in percolation_iter_ranked(result, limit=DIGEST_MAX_PAPERS)
     }
 
 
-def ledger_item(paper_id: PaperId, score: float, interests: tuple[str, ...]) -> dict[str, Any]:
-    """One paper of a digest as the ledger stores it (Delivery.papers); why it matched is stored per edition."""
-    return {"paper_id": paper_id, "score": round(score, 4), "interests": list(interests)}
+def ledger_item(paper_id: PaperId, score: float, interests: tuple[str, ...], related: bool = False) -> dict[str, Any]:
+    """One paper of a digest as the ledger stores it (Delivery.papers); why it matched is stored per edition.
+
+    `related`: the semantic layer picked it, none of the interests' words are in it (the digest shows it
+    under its own heading, after the papers on the reader's own words); the key is absent otherwise.
+    """
+    item: dict[str, Any] = {"paper_id": paper_id, "score": round(score, 4), "interests": list(interests)}
+    if related:
+        item["related"] = True
+    return item
 
 
-def _ledger_item_json(paper_id: PaperId, score: float, interests: tuple[str, ...]) -> str:
-    return json.dumps(ledger_item(paper_id, score, interests))
+def _ledger_item_json(paper_id: PaperId, score: float, interests: tuple[str, ...], related: bool) -> str:
+    return json.dumps(ledger_item(paper_id, score, interests, related))
 
 
 def subscriber_picks_json(

@@ -159,6 +159,7 @@ class DigestRenderer:
     _matches: dict[str, dict[Any, Match]] = field(default_factory=dict)
     _stored: dict[tuple[int, str], Explanation] | None = None  # the edition's, loaded on the first block
     _stored_through: int = 0  # the highest explanation id read
+    _related: tuple[str, str] | None = None  # the "Related to your interests" heading (HTML, text), rendered once
     _stored_stale: bool = False  # more may have been stored since: look again for a pair not found
     _blocks: dict[tuple[int, str], _Block] = field(default_factory=_LongLivedMemo)
     _skeletons: dict[int, _Skeleton | None] = field(default_factory=dict)
@@ -238,11 +239,18 @@ class DigestRenderer:
         limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
         papers, blocks, escape_memo = self.papers, self._blocks, self._escape
         # ~26 items a digest: the loop is written out (no call per block), the hottest of the per-subscriber work.
+        heading = False
         for item in items:
             paper_id = item["paper_id"]
             if overflow or size > limit:
                 overflow.append(papers[paper_id])
                 continue
+            if not heading and item.get("related"):  # words first; related ones after, under their heading
+                heading = True
+                related_html, related_text = self._related_heading()
+                html_parts.append(related_html)
+                text_parts.append(related_text)
+                size += len(related_html)
             interests = item["interests"]
             first = interests[0]
             block = blocks.get((paper_id, first)) or self._block(paper_id, first)
@@ -252,6 +260,12 @@ class DigestRenderer:
             text_parts += (block[2], matched, block[3])
             size += block[4] + len(escaped)
         return "".join(html_parts), "".join(text_parts), overflow, size
+
+    def _related_heading(self) -> tuple[str, str]:
+        if self._related is None:
+            html = self._inline_fragment(render_to_string("newsletter/email/digest_related.html", {}))
+            self._related = (html, render_to_string("newsletter/email/digest_related.txt", {}))
+        return self._related
 
     def _escape(self, text: str) -> str:
         escaped = self._escaped.get(text)
@@ -294,6 +308,8 @@ class DigestRenderer:
         """From the paper's skeleton; the first one of each paper is also rendered by the templates, and compared."""
         paper = self.papers[paper_id]
         context = _block_context(paper, self._explanation(interest, paper_id))
+        if context["related"]:  # the semantic layer's picks (a few per digest): always by the templates
+            return self._block_rendered(context)
         skeleton = self._skeleton(paper)
         joined = _block_joined(skeleton, context) if skeleton is not None else None
         if joined is not None and paper_id in self._checked:
@@ -475,6 +491,7 @@ def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[st
         "title_text": paper.title,
         "snippet_text": "".join(f"*{text}*" if lit else text for text, lit in snippet),
         "words": ", ".join(explanation.words) if explanation else "",
+        "related": explanation is not None and explanation.kind == "related",
     }
 
 

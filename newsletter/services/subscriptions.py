@@ -347,11 +347,21 @@ def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
 
 
 def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None:
+    if list(preferences.interests) != list(subscriber.interests or []):
+        _interest_vectors_queue(interests=list(preferences.interests))
     subscriber.interests = list(preferences.interests)
     subscriber.frequency = preferences.frequency
     subscriber.weekday = preferences.weekday
     subscriber.send_hour = preferences.send_hour
     subscriber.timezone = preferences.timezone
+
+
+def _interest_vectors_queue(*, interests: list[str]) -> None:
+    """The vectors of interests the planner has not seen are computed now, in a task, not at planning time."""
+    if settings.PAPERBOY_EMBED_PAPERS and interests:
+        from newsletter.tasks import interest_vectors_compute  # tasks import the services
+
+        interest_vectors_compute.delay_on_commit(interests)  # type: ignore[attr-defined]
 
 
 def _iso(value: Any) -> str | None:

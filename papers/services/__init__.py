@@ -9,6 +9,7 @@ from papers.services.curation import (
     papers_flag,
     papers_merge_records,
 )
+from papers.services.embedding import papers_embed
 from papers.services.ingestion import (
     DumpIngestResult,
     IngestStatus,
@@ -33,6 +34,7 @@ __all__ = [
     "dumps_scan",
     "paper_edit",
     "paper_enrich",
+    "papers_embed",
     "papers_flag",
     "papers_merge_records",
     "papers_upsert",

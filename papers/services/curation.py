@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from papers.models import EDITABLE_FIELDS, Dump, Listing, Paper, validate_http_links
+from papers.models import EDITABLE_FIELDS, Dump, Listing, Paper, PaperVector, validate_http_links
 from papers.services.ingestion import DumpIngestResult, dump_ingest_file
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def paper_edit(*, paper: Paper, changes: Mapping[str, Any], editor: Any = None) 
         setattr(paper, name, changes[name])
     paper.edited_fields = sorted({*paper.edited_fields, *(name for name in changed if name in EDITABLE_FIELDS)})
     paper.save(update_fields=[*changed, "edited_fields", "updated_at"])
+    if {"title", "abstract"} & set(changed):  # its vectors say what the old text meant: encode it again
+        PaperVector.objects.filter(paper=paper).delete()
     logger.info("paper %s edited by %s: %s", paper.pk, getattr(editor, "pk", None), ", ".join(changed))
     return changed
 

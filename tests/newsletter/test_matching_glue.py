@@ -41,7 +41,8 @@ def test_match_command_prints_json_best_first_with_an_explanation() -> None:
     scores = [pick["score"] for pick in picks]
     assert scores == sorted(scores, reverse=True)
     assert all(pick["title"] and pick["why"] for pick in picks)
-    assert "in-context learning" in picks[0]["why"].lower()
+    assert picks[0]["why"]["kind"] == "words"
+    assert "in-context learning" in picks[0]["why"]["text"].lower()
     assert data["protein folding"] == []
 
 

@@ -8,12 +8,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from newsletter.matching import InterestError, Match, parse_interest
-from newsletter.services.matching import interest_matches, paper_index_build
+from newsletter.services.fusion import FusedMatch, fused_interest_matches
+from newsletter.services.matching import paper_index_build
 from papers.selectors import paper_texts
 
 
 class Command(BaseCommand):
-    help = "Match interests against every stored (visible) paper; best first, with score and explanation."
+    help = (
+        "Match interests against every stored (visible) paper with the fused matcher (words + meaning): picks on "
+        "the interest's own words first, then related ones, best first, each with why."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interest", action="append", required=True, help="an interest; repeat for more")
@@ -25,9 +29,10 @@ class Command(BaseCommand):
         papers = paper_texts()
         index = paper_index_build(papers=papers)
         titles = {pk: title for pk, title, _ in papers}
+        fused = fused_interest_matches(index=index, interests=interests)
         results = {}
         for raw, canonical in zip(options["interest"], interests, strict=True):
-            matches = interest_matches(index=index, interest=canonical)
+            matches = fused[canonical]
             results[raw] = matches[: options["limit"]] if options["limit"] else matches
         if options["json"]:
             data = {raw: [_as_json(m, titles) for m in matches] for raw, matches in results.items()}
@@ -37,7 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(f"{raw}: {len(matches)} of {len(papers)} papers"))
             for match in matches:
                 self.stdout.write(f"  {match.score:6.2f}  {titles[int(match.paper_id)]}")
-                self.stdout.write(f"          {why(match)}")
+                self.stdout.write(f"          {why_line(match)}")
 
 
 def _canonical(text: str) -> str:
@@ -45,6 +50,13 @@ def _canonical(text: str) -> str:
         return parse_interest(text).text
     except InterestError as exc:
         raise CommandError(f"{text!r}: {'; '.join(exc.errors)}") from exc
+
+
+def why_line(fused: FusedMatch) -> str:
+    """One line: the words found (highlights in [brackets]), or the interest it relates to and the sentence."""
+    if fused.match is not None:
+        return why(fused.match)
+    return f"related to {fused.interest}: “{fused.sentence}”"
 
 
 def why(match: Match) -> str:
@@ -57,11 +69,11 @@ def why(match: Match) -> str:
     return f"matched {words} in the {where}" + (f": {highlighted}" if passage else "")
 
 
-def _as_json(match: Match, titles: dict[int, str]) -> dict[str, Any]:
+def _as_json(match: FusedMatch, titles: dict[int, str]) -> dict[str, Any]:
     return {
         "paper_id": match.paper_id,
         "title": titles[int(match.paper_id)],
         "score": round(match.score, 4),
-        "why": why(match),
-        "matched_words": list(match.explanation.words),
+        "why": {**match.why(), "text": why_line(match)},
+        "matched_words": list(match.match.explanation.words) if match.match else [],
     }

@@ -99,3 +99,16 @@ def test_learning_in_place_updates_the_table_incrementally() -> None:
     table.learn(texts=["Knowledge distillation (KD) compresses models."])
     table.learn(texts=["We apply knowledge distillation (KD) again."])
     assert list(table) == [("KD", "Knowledge distillation", 2)]
+
+
+def test_an_acronym_is_found_inside_a_longer_acronym_whose_expansion_holds_it() -> None:
+    rlhf = "Reinforcement learning from human feedback (RLHF) aligns models. "
+    index = index_of(
+        ("Reward shaping", "Reinforcement learning (RL) with sparse rewards. RL agents explore. " + FILLER),
+        ("Policies", "We train RL agents; reinforcement learning (RL) is hard. " + FILLER),
+        ("Preference tuning", rlhf + FILLER),
+        ("Aligning chat models", "We study RLHF pipelines and why RLHF overfits. " + FILLER),
+        ("Another one", rlhf + "RLHF is costly. " + FILLER),
+    )
+    assert {3} <= matched_ids(index, "RL")
+    assert {3} <= matched_ids(index, "reinforcement learning")

@@ -28,7 +28,7 @@ def test_ranked_lists_the_papers_scores_and_interests_of_matches_in_the_same_ord
     compared = 0
     for key, _ in subscribers:
         expected = [
-            (item.paper_id, item.score, tuple(match.interest for match in item.matches))
+            (item.paper_id, item.score, tuple(match.interest for match in item.matches), False)
             for item in result.matches(key, limit=25)
         ]
         assert percolation_ranked(result, key, limit=25) == expected
@@ -81,9 +81,9 @@ def test_formatted_items_are_the_ranked_items_formatted_and_shared_across_chunks
     memo = PercolationMemo(index=index)
     calls: list[tuple[object, ...]] = []
 
-    def item(paper_id: object, score: float, interests: tuple[str, ...]) -> str:
-        calls.append((paper_id, score, interests))
-        return repr((paper_id, score, interests))
+    def item(paper_id: object, score: float, interests: tuple[str, ...], related: bool) -> str:
+        calls.append((paper_id, score, interests, related))
+        return repr((paper_id, score, interests, related))
 
     formatted = {}
     for start in (0, 30):
