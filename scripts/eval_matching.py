@@ -5,6 +5,8 @@
     .venv/bin/python scripts/eval_matching.py --misses              # list Paperboy's misses per interest
     .venv/bin/python scripts/eval_matching.py --ablation            # Paperboy with each technique off,
                                                                     # and the fused matcher with each feature off
+    .venv/bin/python scripts/eval_matching.py --candidates          # the fused matcher with each candidate
+                                                                    # feature added (measured, not kept)
 
 Papers: the unique papers (by title, first dump wins) of seeds/*.txt, read with papers.parsers.parse_dump.
 Judgements: ../shared/eval/relevance_dev.json (or --judgements). A paper listed "relevant" is a positive,
@@ -55,6 +57,7 @@ DEFAULT_JUDGEMENTS = ROOT.parent / "shared" / "eval" / "relevance_dev.json"
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 ABLATION_BEGIN, ABLATION_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 FUSED_ABLATION_BEGIN, FUSED_ABLATION_END = "<!-- fused-ablation:begin -->", "<!-- fused-ablation:end -->"
+CANDIDATES_BEGIN, CANDIDATES_END = "<!-- fused-candidates:begin -->", "<!-- fused-candidates:end -->"
 FUSED = "Paperboy fused (leave-one-interest-out)"
 
 Method = Callable[[str], set[str]]  # interest -> titles of the papers it matches
@@ -216,6 +219,23 @@ def fused_ablation(papers: dict[str, str], queries: list[dict[str, Any]]) -> str
     return "\n".join(lines)
 
 
+def fused_candidates(papers: dict[str, str], queries: list[dict[str, Any]]) -> str:
+    """The fused matcher with each candidate feature added (fit_fusion.candidate_rows), leaving one interest out;
+    the last column is what its held-out ranking would reach cut at each interest's best rank."""
+    import fit_fusion
+
+    data, _ = fit_fusion.dataset(papers, queries)
+    lines = [
+        "| variant | micro precision | micro recall | micro F1 | TP | FP | FN | F1, best cut per interest |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, (tp, fp, fn), best in fit_fusion.candidate_rows(data):
+        c = Counts(tp=tp, fp=fp, fn=fn)
+        cut = f"{best:.3f}" if best else ""
+        lines.append(f"| {name} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {tp} | {fp} | {fn} | {cut} |")
+    return "\n".join(lines)
+
+
 def evaluate(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[dict[str, Counts], list[dict[str, Any]]]:
     methods = {
         "substring (case-insensitive)": substring_method(papers),
@@ -283,6 +303,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help=f"replace the text between {BEGIN} and {END} in this file")
     parser.add_argument("--misses", action="store_true", help="list the fused matcher's false negatives and positives")
     parser.add_argument("--ablation", action="store_true", help="also score Paperboy with each technique off")
+    parser.add_argument("--candidates", action="store_true", help="also score the fused matcher's candidate features")
     args = parser.parse_args()
     papers = load_papers(args.seeds)
     queries = json.loads(args.judgements.read_text(encoding="utf-8"))["queries"]
@@ -308,6 +329,11 @@ def main() -> None:
         print("\n" + fused)
         if args.write:
             write_between_markers(args.write, fused, FUSED_ABLATION_BEGIN, FUSED_ABLATION_END)
+    if args.candidates:
+        candidates = fused_candidates(papers, queries)
+        print("\n" + candidates)
+        if args.write:
+            write_between_markers(args.write, candidates, CANDIDATES_BEGIN, CANDIDATES_END)
 
 
 if __name__ == "__main__":

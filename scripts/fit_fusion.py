@@ -37,9 +37,11 @@ sys.path.insert(0, str(ROOT))
 from newsletter.matching import PaperText, build_index, compile_interest, learn_acronyms  # noqa: E402
 from newsletter.matching.fusion import (  # noqa: E402
     FEATURES,
+    LEXICAL_FEATURES,
     WEIGHTS_PATH,
     FusionModel,
     PaperVectors,
+    Semantic,
     assemble,
     interest_vector_text,
     lexical_matrix,
@@ -55,12 +57,23 @@ L2 = 1.0  # ridge penalty on the standardised weights: a dozen features, thousan
 
 
 @dataclass
+class Parts:
+    """What the features are made of, kept for the candidate features (candidate_rows)."""
+
+    lexical: np.ndarray  # (m, n, len(LEXICAL_FEATURES))
+    semantic: Semantic
+    vectors: PaperVectors
+    interest_vectors: np.ndarray  # (m, d)
+
+
+@dataclass
 class Dataset:
     interests: list[str]
     x: np.ndarray  # (interests x papers, features)
     y: np.ndarray  # 1 relevant, 0 not, -1 disputed (left out)
     group: np.ndarray  # interest number of each row
     twins: list[set[int]]  # per interest: itself and its acronym twins
+    parts: Parts | None = None
 
 
 def encode_cached(texts: Sequence[str]) -> np.ndarray:
@@ -86,19 +99,21 @@ def paper_vectors(papers: dict[str, str]) -> PaperVectors:
     return PaperVectors.stack(rows, DIMENSION)
 
 
-def features_of(index: PaperIndex, vectors: PaperVectors, interests: list[str]) -> np.ndarray:
-    """(len(interests), papers, features)."""
+def features_of(index: PaperIndex, vectors: PaperVectors, interests: list[str]) -> tuple[np.ndarray, Parts]:
+    """(len(interests), papers, features), and what they were made of."""
     texts = [interest_vector_text(text, index.acronyms) for text in interests]
-    semantic = semantic_scores(encode_cached(texts), vectors)
+    interest_vectors = encode_cached(texts)
+    semantic = semantic_scores(interest_vectors, vectors)
     lexical = lexical_matrix(index, [compile_interest(text, acronyms=index.acronyms) for text in interests])
-    return assemble(lexical=lexical, semantic=semantic, nearest=neighbours(vectors), present=vectors.present)
+    x = assemble(lexical=lexical, semantic=semantic, nearest=neighbours(vectors), present=vectors.present)
+    return x, Parts(lexical, semantic, vectors, interest_vectors)
 
 
 def dataset(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[Dataset, PaperIndex]:
     texts = [PaperText(id=title, title=title, abstract=abstract) for title, abstract in papers.items()]
     index = build_index(papers=texts, acronyms=learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in texts)))
     interests = [str(query["query"]) for query in queries]
-    x = features_of(index, paper_vectors(papers), interests)
+    x, parts = features_of(index, paper_vectors(papers), interests)
     titles = list(papers)
     y = np.zeros((len(interests), len(titles)), dtype=np.int64)
     for row, query in enumerate(queries):
@@ -107,7 +122,8 @@ def dataset(papers: dict[str, str], queries: list[dict[str, Any]]) -> tuple[Data
     keys = [twin_keys(text, index.acronyms) for text in interests]
     twins = [{j for j in range(len(interests)) if keys[i] & keys[j]} for i in range(len(interests))]
     group = np.repeat(np.arange(len(interests)), len(titles))
-    return Dataset(interests, x.reshape(-1, len(FEATURES)), y.reshape(-1), group, twins), index
+    data = Dataset(interests, x.reshape(-1, len(FEATURES)), y.reshape(-1), group, twins, parts)
+    return data, index
 
 
 def fit(x: np.ndarray, y: np.ndarray, *, l2: float = L2, weight: np.ndarray | None = None) -> FusionModel:
@@ -142,18 +158,140 @@ def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     return round(chosen, 2)
 
 
-def loio(data: Dataset, columns: list[int] | None = None) -> np.ndarray:
+def loio(data: Dataset, columns: list[int] | None = None, x: np.ndarray | None = None, *, l2: float = L2) -> np.ndarray:
     """Held-out picks of every row (bool), each interest judged by a model fitted without it and its twins
-    (`columns`: only these features, for the ablation)."""
-    cols = list(range(len(FEATURES))) if columns is None else columns
+    (`columns`: only these features, for the ablation; `x`: other features, for the candidates)."""
+    probability, threshold = held_out(data, columns, x, l2=l2)
+    return probability >= threshold
+
+
+def held_out(
+    data: Dataset,
+    columns: list[int] | None = None,
+    x: np.ndarray | None = None,
+    *,
+    l2: float = L2,
+    nested: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's P(relevant) and threshold from the model fitted without its interest and its twins
+    (`nested`: the threshold chosen on the other interests' own held-out probabilities, not on the
+    training probabilities, which are over-confident)."""
+    features = data.x if x is None else x
+    cols = list(range(features.shape[1])) if columns is None else columns
     judged = data.y >= 0
-    picked = np.zeros(len(data.y), dtype=bool)
+    probability = np.zeros(len(data.y))
+    threshold = np.zeros(len(data.y))
     for interest in range(len(data.interests)):
         train = judged & ~np.isin(data.group, list(data.twins[interest]))
-        model = fit(data.x[train][:, cols], data.y[train])
+        model = fit(features[train][:, cols], data.y[train], l2=l2)
         rows = data.group == interest
-        picked[rows] = model.probability(data.x[rows][:, cols]) >= model.threshold
-    return picked
+        probability[rows] = model.probability(features[rows][:, cols])
+        threshold[rows] = model.threshold
+        if nested:
+            inner = Dataset(data.interests, features[:, cols], np.where(train, data.y, -1), data.group, data.twins)
+            inner_probability, _ = held_out(inner, l2=l2)
+            threshold[rows] = best_threshold(inner_probability[train], data.y[train])
+    return probability, threshold
+
+
+def ceiling(data: Dataset, probability: np.ndarray) -> tuple[tuple[int, int, int], float]:
+    """What the held-out *ranking* allows: counts with each interest cut at its best rank (chosen on its
+    own answers, so an upper bound no threshold reaches), and the mean average precision over interests."""
+    tp = fp = fn = 0
+    precisions: list[float] = []
+    for interest in range(len(data.interests)):
+        rows = (data.group == interest) & (data.y >= 0)
+        labels = data.y[rows][np.argsort(-probability[rows], kind="stable")]
+        found = np.cumsum(labels)
+        taken = np.arange(1, len(labels) + 1)
+        positives = int(labels.sum())
+        if not positives:
+            continue
+        best = int(np.argmax(2 * found / (taken + positives)))
+        tp, fp, fn = tp + int(found[best]), fp + best + 1 - int(found[best]), fn + positives - int(found[best])
+        precisions.append(float((found / taken)[labels == 1].mean()))
+    return (tp, fp, fn), float(np.mean(precisions)) if precisions else 0.0
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    return a / (np.linalg.norm(a, axis=-1, keepdims=True) + 1e-9)
+
+
+def prototype(parts: Parts, *, fallback: int = 5) -> np.ndarray:
+    """(m, n) cosine of each paper to its interest's Rocchio prototype: the mean vector of the papers whose
+    title the words hit (pseudo-relevance feedback), or of the `fallback` closest papers when none is."""
+    doc = parts.vectors.doc.astype(np.float64)
+    seeds = parts.lexical[:, :, LEXICAL_FEATURES.index("title_hit")] > 0
+    centres = np.zeros((len(seeds), doc.shape[1]))
+    for row in range(len(seeds)):
+        chosen = np.flatnonzero(seeds[row])
+        if not len(chosen):
+            chosen = np.argsort(-parts.semantic.cos_doc[row], kind="stable")[:fallback]
+        centres[row] = _unit(doc[chosen].mean(axis=0))
+    return _unit(centres) @ doc.T
+
+
+def _z(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """As fusion's z-scores: among the batch's papers that have vectors."""
+    among = values[:, present]
+    return (values - among.mean(axis=1, keepdims=True)) / (among.std(axis=1, keepdims=True) + 1e-3)
+
+
+def _rank(cos: np.ndarray) -> np.ndarray:
+    order = np.argsort(-cos, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(1, cos.shape[1] + 1)[None, :].repeat(len(cos), 0), axis=1)
+    return rank
+
+
+def _candidate_columns(parts: Parts) -> dict[str, list[np.ndarray]]:
+    """Features measured and not kept (docs/matching.md): each is added alone to FEATURES."""
+    s, present = parts.semantic, parts.vectors.present
+    matched = parts.lexical[:, :, LEXICAL_FEATURES.index("lexical_match")]
+    picks = matched.sum(axis=1, keepdims=True)
+    cos_proto = prototype(parts)
+    doc = parts.vectors.doc.astype(np.float64)
+    similar = doc @ doc.T
+    np.fill_diagonal(similar, -np.inf)
+    nearest = np.argsort(-similar, axis=1, kind="stable")
+    coverage = parts.lexical[:, :, LEXICAL_FEATURES.index("coverage")]
+    return {
+        "Rocchio prototype of the title hits: cosine and z-score": [cos_proto, _z(cos_proto, present)],
+        "Rocchio prototype: cosine only": [cos_proto],
+        "breadth: log(1 + lexical picks of the interest)": [np.log1p(picks) * np.ones_like(matched)],
+        "rank by cos_doc relative to the lexical picks, log": [np.log(_rank(s.cos_doc) / (picks + 1))],
+        "rank by cos_sentence relative to the lexical picks, log": [np.log(_rank(s.cos_sentence) / (picks + 1))],
+        "lexical_match x z_doc": [matched * s.z_doc],
+        "z_doc squared (positive part)": [np.maximum(s.z_doc, 0) ** 2],
+        "gap to the interest's best cos_doc": [s.cos_doc - s.cos_doc.max(axis=1, keepdims=True)],
+        "coverage as a z-score among the batch": [_z(coverage, present)],
+        "neighbour shares minus the interest's match rate": [
+            matched[:, nearest[:, :k]].mean(axis=2) - matched[:, present].mean(axis=1, keepdims=True) for k in (5, 10)
+        ],
+        "share of the 20 nearest papers matched": [matched[:, nearest[:, :20]].mean(axis=2)],
+    }
+
+
+Row = tuple[str, tuple[int, int, int], float]  # name, LOIO counts, F1 of its ranking cut per interest (ceiling)
+
+
+def candidate_rows(data: Dataset) -> list[Row]:
+    """LOIO counts of the kept model, of it with each candidate added, and with another L2 penalty."""
+    assert data.parts is not None
+    variants: list[tuple[str, np.ndarray | None, float]] = [("kept: the 15 features", None, L2)]
+    for name, columns in _candidate_columns(data.parts).items():
+        extra = np.stack([column.reshape(-1) for column in columns], axis=1)
+        variants.append((f"+ {name}", np.hstack([data.x, extra]), L2))
+    variants += [(f"L2 penalty {l2} instead of {L2}", None, l2) for l2 in (0.1, 10.0)]
+    rows: list[Row] = []
+    for name, x, l2 in variants:
+        probability, threshold = held_out(data, x=x, l2=l2)
+        best, _ = ceiling(data, probability)
+        rows.append((name, counts(probability >= threshold, data.y), prf(*best)[2]))
+    for name, x, _ in variants[:2]:  # is a gain better evidence, or where the threshold fell?
+        probability, threshold = held_out(data, x=x, nested=True)
+        rows.append((f"{name.split(':')[0]}, threshold by nested LOIO", counts(probability >= threshold, data.y), 0.0))
+    return rows
 
 
 def counts(picked: np.ndarray, y: np.ndarray) -> tuple[int, int, int]:
@@ -181,10 +319,14 @@ def main() -> None:
     papers = load_papers(ROOT / "seeds")
     queries = json.loads(args.judgements.read_text(encoding="utf-8"))["queries"]
     data, _ = dataset(papers, queries)
-    picked = loio(data)
-    tp, fp, fn = counts(picked, data.y)
+    probability, threshold = held_out(data)
+    tp, fp, fn = counts(probability >= threshold, data.y)
     p, r, f1 = prf(tp, fp, fn)
     print(f"fused, leave-one-interest-out: P {p:.3f} R {r:.3f} F1 {f1:.3f} (TP {tp} FP {fp} FN {fn})")
+    (btp, bfp, bfn), average_precision = ceiling(data, probability)
+    bp, br, bf1 = prf(btp, bfp, bfn)
+    print(f"  its ranking cut at each interest's best rank: P {bp:.3f} R {br:.3f} F1 {bf1:.3f}")
+    print(f"  mean average precision of its ranking: {average_precision:.3f}")
     judged = data.y >= 0
     model = fit(data.x[judged], data.y[judged])
     print(json.dumps(model.to_json(), indent=1))
