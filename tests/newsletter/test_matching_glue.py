@@ -143,7 +143,15 @@ def test_the_preview_is_rate_limited_per_ip(client: Client, settings: object) ->
 ADVERSARIAL_PREVIEW = "\n".join(f"model{n} " + " ".join(f"-x{n}y{k}" for k in range(10)) for n in range(20))
 
 
-@pytest.mark.usefixtures("seed_papers")
+@pytest.fixture
+def unhurried_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No time budget: the tests of the term bounds count interests, which a slow machine must not cut early."""
+    from newsletter.services import matching
+
+    monkeypatch.setattr(matching, "PREVIEW_TIME_BUDGET_SECONDS", 3600.0)
+
+
+@pytest.mark.usefixtures("seed_papers", "unhurried_preview")
 def test_a_preview_with_200_exclusions_is_cut_to_the_bounds_and_says_so(client: Client) -> None:
     from newsletter.matching.interests import MAX_EXCLUSIONS_PER_INTEREST, MAX_TERMS
 
@@ -159,7 +167,7 @@ def test_a_preview_with_200_exclusions_is_cut_to_the_bounds_and_says_so(client: 
     assert "first 6 exclusions" in notices and f"at most {MAX_TERMS} words" in notices, notices
 
 
-@pytest.mark.usefixtures("seed_papers")
+@pytest.mark.usefixtures("seed_papers", "unhurried_preview")
 def test_a_preview_past_the_term_bound_keeps_the_first_interests_and_says_so(client: Client) -> None:
     from newsletter.matching.interests import MAX_TERMS
 
