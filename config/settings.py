@@ -149,7 +149,11 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="paperb
 # Ingestion reads files of any size; on a queue of its own it never sits in front of a confirmation email or
 # a digest. Each queue has its own worker (make worker / make ingest-worker), so no scan can hold an email's.
 PAPERBOY_INGEST_QUEUE = env.str("PAPERBOY_INGEST_QUEUE", default="ingest")
-CELERY_TASK_ROUTES = {"papers.tasks.*": {"queue": PAPERBOY_INGEST_QUEUE}}
+# The sentence encoder's work (papers' and interests' vectors) goes there too: it is CPU-bound and loads the model.
+CELERY_TASK_ROUTES = {
+    "papers.tasks.*": {"queue": PAPERBOY_INGEST_QUEUE},
+    "newsletter.tasks.interest_vectors_compute": {"queue": PAPERBOY_INGEST_QUEUE},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 

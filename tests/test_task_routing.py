@@ -11,7 +11,11 @@ from config.celery import app
 
 TASK_MODULES = (papers.tasks, newsletter.tasks)  # imported so every task is registered with the app
 
-INGEST_TASKS = ["papers.tasks.dumps_scan"]
+INGEST_TASKS = [
+    "papers.tasks.dumps_scan",
+    "papers.tasks.papers_embed",  # the encoder is CPU-bound: kept off the worker that sends emails
+    "newsletter.tasks.interest_vectors_compute",
+]
 EMAIL_TASKS = [
     "newsletter.tasks.signup_process",
     "newsletter.tasks.confirmation_send",
