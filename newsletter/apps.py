@@ -15,3 +15,9 @@ class NewsletterConfig(AppConfig):
         from newsletter.checks import webhook_settings_check
 
         checks.register(webhook_settings_check, checks.Tags.security)
+
+        from newsletter.search_matcher import MatcherSearch
+        from papers.search import text_matcher_register
+
+        # The public paper search reads queries, and searches where PostgreSQL is not, with the digests' matcher.
+        text_matcher_register(MatcherSearch())
