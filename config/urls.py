@@ -8,6 +8,7 @@ from newsletter import views as newsletter_views
 urlpatterns = [
     path("", newsletter_views.home, name="home"),
     path("", include("newsletter.urls")),
+    path("", include("newsletter.public_urls")),  # /editions/ and /feeds/
     path("papers/", include("papers.urls")),
     path("admin/", admin.site.urls),
     path("anymail/", include("newsletter.webhook_urls")),  # ESP tracking webhooks: /anymail/<esp>/tracking/

@@ -6,8 +6,9 @@ the matcher that picks papers for digests. papers/ knows nothing of newsletter/,
 of the form's syntax that both engines read the query with, are registered by the newsletter app when it
 starts (`text_matcher_register`): one parser, so the same text is accepted or refused the same way on both.
 
-Authors and arXiv ids are found the same way on both, by the database: the whole query in an author's name,
-or the query as an id; such papers come after the papers whose text matched.
+Authors and arXiv ids are found on both by the database, after the papers whose text matched: a query with
+no syntax finds the papers with an author whose name has all its words, or with it as arXiv id (PostgreSQL
+through a second GIN index, on the authors' words as written).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from django.contrib.postgres.search import (
 )
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from papers.models import Paper
 
@@ -125,10 +127,15 @@ def papers_search_ids(*, query: str, engine: Engine | None = None) -> list[int]:
     return [hit.pk if isinstance(hit, Paper) else hit for hit in page.object_list]
 
 
-def _by_name_or_id(query: str) -> Q | None:
+def _by_name_or_id(query: str, *, engine: Engine) -> Q | None:
     if not _PLAIN_QUERY.fullmatch(query):
         return None
-    return Q(arxiv_id__iexact=query) | Q(authors__icontains=query)
+    if engine == "postgres":
+        by_name = Q(author_search=SearchQuery(query, search_type="plain", config="simple"))
+    else:
+        words = [Q(authors__icontains=word) for word in query.split()]
+        by_name = reduce(lambda a, b: a & b, words)
+    return Q(arxiv_id=query) | by_name
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------------
@@ -139,6 +146,11 @@ def paper_search_vector() -> SearchVector:
     return SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
         "abstract", weight="B", config=SEARCH_CONFIG
     )
+
+
+def paper_author_vector() -> SearchVector:
+    """The expression of the authors' GIN index (migration 0004): their names' words, not stemmed."""
+    return SearchVector(Cast("authors", output_field=TextField()), config="simple")
 
 
 def _term_query(term: QueryTerm) -> SearchQuery:
@@ -166,10 +178,10 @@ def postgres_query(parts: Sequence[QueryPart]) -> SearchQuery | CombinedSearchQu
 
 def _postgres_results(*, query: str, parts: Sequence[QueryPart]) -> QuerySet[Paper]:
     tsquery = postgres_query(parts)
-    vector = paper_search_vector()
-    papers = Paper.objects.filter(is_hidden=False).annotate(search=vector)
+    # alias(), not annotate(): the vectors are for the WHERE clause, not to be sent back with every row.
+    papers = Paper.objects.filter(is_hidden=False).alias(search=paper_search_vector(), author_search=paper_author_vector())
     found = Q(search=tsquery)
-    extra = _by_name_or_id(query)
+    extra = _by_name_or_id(query, engine="postgres")
     if extra is not None:
         found |= extra
     # Papers found by author or id only rank 0: after every paper whose text matched.
@@ -245,7 +257,7 @@ class _IdList(Sequence[int]):
 def _matcher_page(*, query: str, page: object, per_page: int) -> tuple[Page, list[SearchHit]]:
     ranking = _text_matcher().rank(query)
     ids = list(ranking.paper_ids)
-    extra = _by_name_or_id(query)
+    extra = _by_name_or_id(query, engine="matcher")
     if extra is not None:
         found = set(ids)
         more = Paper.objects.filter(extra, is_hidden=False).order_by("-first_listed_on", "id").values_list("pk", flat=True)

@@ -1,4 +1,5 @@
-"""A GIN index on the papers' full-text vector, for the public search on PostgreSQL (papers/search.py).
+"""GIN indexes on the papers' full-text vectors (title and abstract; authors), for the public search on
+PostgreSQL (papers/search.py).
 
 An expression index, not a model index: SQLite has no GIN and no to_tsvector, and a GinIndex in the model's
 state would be re-created (and fail) whenever SQLite remakes the table. So the operation runs on PostgreSQL
@@ -10,28 +11,32 @@ word: PostgreSQL uses an expression index only for a query with the same express
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import migrations
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
-INDEX_NAME = "paper_search_vector"
 
-
-def _index() -> GinIndex:
-    vector = SearchVector("title", weight="A", config="english") + SearchVector(
+def _indexes() -> list[GinIndex]:
+    text = SearchVector("title", weight="A", config="english") + SearchVector(
         "abstract", weight="B", config="english"
     )
-    return GinIndex(vector, name=INDEX_NAME)
+    # Authors by whole words of their names, as written (no stemming): "Lovelace" finds ["Ada Lovelace"].
+    authors = SearchVector(Cast("authors", output_field=TextField()), config="simple")
+    return [GinIndex(text, name="paper_search_vector"), GinIndex(authors, name="paper_author_vector")]
 
 
-def add_index(apps, schema_editor):
+def add_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.add_index(apps.get_model("papers", "Paper"), _index())
+        for index in _indexes():
+            schema_editor.add_index(apps.get_model("papers", "Paper"), index)
 
 
-def remove_index(apps, schema_editor):
+def remove_indexes(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(apps.get_model("papers", "Paper"), _index())
+        for index in _indexes():
+            schema_editor.remove_index(apps.get_model("papers", "Paper"), index)
 
 
 class Migration(migrations.Migration):
     dependencies = [("papers", "0003_paper_vector")]
 
-    operations = [migrations.RunPython(add_index, remove_index, elidable=False)]
+    operations = [migrations.RunPython(add_indexes, remove_indexes, elidable=False)]
