@@ -18,7 +18,6 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -159,7 +158,8 @@ class InterestFeed(_SiteFeed):
         return f"Paperboy: new papers on {obj.text}"
 
     def subtitle(self, obj: InterestFeedSource) -> str:
-        return f"Papers of the latest {INTEREST_FEED_EDITIONS} editions that match {obj.text}, as a digest would pick them."
+        editions = INTEREST_FEED_EDITIONS
+        return f"Papers of the latest {editions} editions that match {obj.text}, as a digest would pick them."
 
     def link(self, obj: InterestFeedSource) -> str:
         return links.absolute(reverse("papers:list") + "?" + _query(obj.text))

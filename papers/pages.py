@@ -69,9 +69,7 @@ def paper_listings(paper: Paper) -> list[ListingRow]:
         .order_by("-listed_on", "dump_id")
         .only("listed_on", "rank", "upvotes", "dump__name", "dump__source_format")
     )
-    return [
-        ListingRow(row.listed_on, row.dump.name, row.dump.source_format, row.rank, row.upvotes) for row in rows
-    ]
+    return [ListingRow(row.listed_on, row.dump.name, row.dump.source_format, row.rank, row.upvotes) for row in rows]
 
 
 def paper_page(*, pk: int) -> PaperPage | None:

@@ -29,12 +29,14 @@ from django.contrib.postgres.search import (
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast
 
 from papers.models import Paper
 
 Segment = tuple[str, bool]  # text, highlighted
 Engine = Literal["postgres", "matcher"]
+PageNumber = int | str | None  # as typed in ?page=: the Paginator copes with junk
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"  # the stemmer of the index: "models" finds "model", as the matcher does
 # Private-use characters around ts_headline's highlights: never in a paper, so the text can be escaped as a
@@ -107,7 +109,9 @@ def search_engine_default() -> Engine:
     return "postgres" if connection.vendor == "postgresql" else "matcher"
 
 
-def papers_search_page(*, query: str, page: object, per_page: int, engine: Engine | None = None) -> tuple[Page, list[SearchHit]]:
+def papers_search_page(
+    *, query: str, page: PageNumber, per_page: int, engine: Engine | None = None
+) -> tuple[Page, list[SearchHit]]:
     """One page of the visible papers matching `query`, best first, each with its highlights."""
     query = query.strip()
     if len(query) > MAX_QUERY_LENGTH:
@@ -141,7 +145,7 @@ def _by_name_or_id(query: str, *, engine: Engine) -> Q | None:
 # --- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-def paper_search_vector() -> SearchVector:
+def paper_search_vector() -> CombinedExpression:
     """The expression of the GIN index (migration 0004): a query must use exactly this one to use the index."""
     return SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
         "abstract", weight="B", config=SEARCH_CONFIG
@@ -179,20 +183,22 @@ def postgres_query(parts: Sequence[QueryPart]) -> SearchQuery | CombinedSearchQu
 def _postgres_results(*, query: str, parts: Sequence[QueryPart]) -> QuerySet[Paper]:
     tsquery = postgres_query(parts)
     # alias(), not annotate(): the vectors are for the WHERE clause, not to be sent back with every row.
-    papers = Paper.objects.filter(is_hidden=False).alias(search=paper_search_vector(), author_search=paper_author_vector())
+    papers = Paper.objects.filter(is_hidden=False).alias(
+        search=paper_search_vector(), author_search=paper_author_vector()
+    )
     found = Q(search=tsquery)
     extra = _by_name_or_id(query, engine="postgres")
     if extra is not None:
         found |= extra
     # Papers found by author or id only rank 0: after every paper whose text matched.
     return (
-        papers.filter(found)
-        .annotate(rank=SearchRank(F("search"), tsquery))
-        .order_by("-rank", "-first_listed_on", "id")
+        papers.filter(found).annotate(rank=SearchRank(F("search"), tsquery)).order_by("-rank", "-first_listed_on", "id")
     )
 
 
-def _postgres_page(*, query: str, parts: Sequence[QueryPart], page: object, per_page: int) -> tuple[Page, list[SearchHit]]:
+def _postgres_page(
+    *, query: str, parts: Sequence[QueryPart], page: PageNumber, per_page: int
+) -> tuple[Page, list[SearchHit]]:
     results = _postgres_results(query=query, parts=parts)
     current = Paginator(results, per_page).get_page(page)
     papers = list(current.object_list)
@@ -201,18 +207,29 @@ def _postgres_page(*, query: str, parts: Sequence[QueryPart], page: object, per_
     return current, hits
 
 
-def _postgres_headlines(*, paper_ids: list[int], tsquery: SearchQuery | CombinedSearchQuery) -> dict[int, tuple[list[Segment], list[Segment]]]:
+def _postgres_headlines(
+    *, paper_ids: list[int], tsquery: SearchQuery | CombinedSearchQuery
+) -> dict[int, tuple[list[Segment], list[Segment]]]:
     """Highlighted title and abstract excerpt of the page's papers, in one query (ts_headline re-reads each
     text, so only for the papers shown)."""
     if not paper_ids:
         return {}
-    marks = {"start_sel": _START, "stop_sel": _STOP, "config": SEARCH_CONFIG}
     rows = (
         Paper.objects.filter(pk__in=paper_ids)
         .annotate(
-            title_marked=SearchHeadline("title", tsquery, highlight_all=True, **marks),
+            title_marked=SearchHeadline(
+                "title", tsquery, config=SEARCH_CONFIG, start_sel=_START, stop_sel=_STOP, highlight_all=True
+            ),
             abstract_marked=SearchHeadline(
-                "abstract", tsquery, max_words=45, min_words=25, max_fragments=2, fragment_delimiter=" … ", **marks
+                "abstract",
+                tsquery,
+                config=SEARCH_CONFIG,
+                start_sel=_START,
+                stop_sel=_STOP,
+                max_words=45,
+                min_words=25,
+                max_fragments=2,
+                fragment_delimiter=" … ",
             ),
         )
         .values_list("pk", "title_marked", "abstract_marked")
@@ -241,34 +258,21 @@ def segments_of_marked(text: str) -> list[Segment]:
 # --- the matcher ----------------------------------------------------------------------------------------
 
 
-class _IdList(Sequence[int]):
-    """The ranked ids, for the Paginator (which slices and counts it)."""
-
-    def __init__(self, ids: list[int]) -> None:
-        self.ids = ids
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
-        return self.ids[index]
-
-
-def _matcher_page(*, query: str, page: object, per_page: int) -> tuple[Page, list[SearchHit]]:
+def _matcher_page(*, query: str, page: PageNumber, per_page: int) -> tuple[Page, list[SearchHit]]:
     ranking = _text_matcher().rank(query)
     ids = list(ranking.paper_ids)
     extra = _by_name_or_id(query, engine="matcher")
     if extra is not None:
         found = set(ids)
-        more = Paper.objects.filter(extra, is_hidden=False).order_by("-first_listed_on", "id").values_list("pk", flat=True)
+        more = (
+            Paper.objects.filter(extra, is_hidden=False).order_by("-first_listed_on", "id").values_list("pk", flat=True)
+        )
         ids += [pk for pk in more if pk not in found]
-    current = Paginator(_IdList(ids), per_page).get_page(page)
+    current = Paginator(ids, per_page).get_page(page)
     page_ids = list(current.object_list)
     papers = Paper.objects.in_bulk(page_ids) if page_ids else {}
     highlights = ranking.highlights(paper_ids=[pk for pk in page_ids if pk in papers])
     hits = [
-        SearchHit(papers[pk], *highlights.get(pk, ([(papers[pk].title, False)], [])))
-        for pk in page_ids
-        if pk in papers
+        SearchHit(papers[pk], *highlights.get(pk, ([(papers[pk].title, False)], []))) for pk in page_ids if pk in papers
     ]
     return current, hits

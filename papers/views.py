@@ -33,7 +33,9 @@ def paper_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = paper_page(pk=pk)
     if page is None:
         raise Http404("No such paper")
-    return render(request, "papers/paper_detail.html", {"paper": page.paper, "links": page.links, "listings": page.listings})
+    return render(
+        request, "papers/paper_detail.html", {"paper": page.paper, "links": page.links, "listings": page.listings}
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -51,8 +51,10 @@ def test_the_archive_names_each_editions_picks(client: Client) -> None:
 
 
 def test_an_edition_page_shows_the_editors_picks_first_then_the_rest_in_order(client: Client) -> None:
-    first, second, pick = paper_create(title="First In Order"), paper_create(title="Second In Order"), paper_create(
-        title="Picked Last In Order", editor_note="A clear result."
+    first, second, pick = (
+        paper_create(title="First In Order"),
+        paper_create(title="Second In Order"),
+        paper_create(title="Picked Last In Order", editor_note="A clear result."),
     )
     hidden = paper_create(title="Hidden Since", is_hidden=True)
     edition_make(NOV_20, [first, second, hidden, pick], picks=[pick])

@@ -42,12 +42,13 @@ def assert_rfc4287(xml: bytes) -> None:
     assert feed.tag == f"{ATOM}feed"
     for element in (feed, *feed.findall(f"{ATOM}entry")):
         for name in ("id", "title", "updated"):
-            assert (element.findtext(f"{ATOM}{name}") or "").strip(), f"{element.tag} lacks {name}"
-    rels = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+            assert (element.findtext(f"{ATOM}{name}") or "").strip(), f"{element.tag!r} lacks {name}"
+    rels = {link.get("rel"): link.get("href") or "" for link in feed.findall(f"{ATOM}link")}
     assert rels.get("alternate", "").startswith("http") and rels.get("self", "").startswith("http")
     assert feed.find(f"{ATOM}author/{ATOM}name") is not None  # a feed has an author unless every entry has
     for entry in feed.findall(f"{ATOM}entry"):
-        assert entry.find(f"{ATOM}link[@rel='alternate']").get("href", "").startswith("http")
+        link = entry.find(f"{ATOM}link[@rel='alternate']")
+        assert link is not None and (link.get("href") or "").startswith("http")
 
 
 @pytest.fixture

@@ -82,9 +82,7 @@ def test_the_page_lists_the_listings_the_paper_appeared_in(client: Client) -> No
 def test_the_page_costs_the_same_queries_with_one_listing_or_many(client: Client) -> None:
     title, abstract = "Listed Often", "An abstract."
     for day in range(1, 8):
-        dump_ingest(
-            data=seed_dump((title, abstract), date=f"Mar {day}"), name=f"d{day}.txt", today=date(2026, 3, day)
-        )
+        dump_ingest(data=seed_dump((title, abstract), date=f"Mar {day}"), name=f"d{day}.txt", today=date(2026, 3, day))
     often = Paper.objects.get(title=title)
     dump_ingest(data=seed_dump(("Listed Once", "Another."), date="Mar 9"), name="once.txt", today=date(2026, 3, 9))
     once = Paper.objects.get(title="Listed Once")
