@@ -118,7 +118,7 @@ def test_a_paper_page_still_links_its_http_links(client: Client, hostile_paper: 
 def test_listing_pages_render_no_link_of_another_scheme(client: Client, hostile_paper: Paper, path: str) -> None:
     html = client.get(path).content.decode()
 
-    assert hostile_paper.title in html
+    assert hostile_paper.title in html.replace("<mark>", "").replace("</mark>", "")  # search highlights words
     assert unsafe_urls_in(html) == []
 
 
@@ -266,6 +266,11 @@ SITE_BUILT = {
     ("templates/newsletter/email/digest.html", "pick.url"): "services.matching: reverse('papers:detail')",
     ("templates/newsletter/email/digest_paper.html", "url"): "links.absolute(paper.get_absolute_url())",
     ("templates/papers/_paper_card.html", "paper.get_absolute_url"): "this site's paper page",
+    ("templates/papers/_search_hit.html", "paper.get_absolute_url"): "this site's paper page",
+    ("templates/newsletter/archive/_entry.html", "paper.get_absolute_url"): "this site's paper page",
+    ("templates/newsletter/archive/edition_list.html", "entry.paper.get_absolute_url"): "this site's paper page",
+    ("templates/newsletter/archive/feed_edition.html", "site_url"): "links.absolute('') + a paper page",
+    ("templates/newsletter/archive/feed_paper.html", "site_url"): "links.absolute('') + {% url %}",
     ("templates/admin/newsletter/edition/detail.html", "base"): "{% url 'admin:newsletter_edition_entry' … %}",
 }
 _VARIABLE_IN_URL_ATTRIBUTE = re.compile(r"""\b(?:href|src|action|formaction|srcset)\s*=\s*["']\{\{\s*([^}]+?)\s*\}\}""")
@@ -295,6 +300,6 @@ def test_every_template_href_of_a_variable_goes_through_http_url_or_is_built_by_
 def test_the_template_check_sees_the_paper_pages_links() -> None:
     """The walk above would catch the original hole: the paper page's links, unfiltered, are found by it."""
     text = (REPO / "templates/papers/paper_detail.html").read_text()
-    assert _FILTERED_WITH.findall(text) == ["href"]
+    assert _VARIABLE_IN_URL_ATTRIBUTE.findall(text) == ["link.url|http_url"]
     assert _VARIABLE_IN_URL_ATTRIBUTE.findall('<a href="{{ url }}">') == ["url"]
     assert not any(template == "templates/papers/paper_detail.html" for template, _ in SITE_BUILT)
