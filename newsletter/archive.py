@@ -20,10 +20,17 @@ FEED_EDITIONS = 20  # editions in the editions feed
 _VISIBLE = Q(paper__is_hidden=False)
 
 
+def editions_public_plain() -> QuerySet[Edition]:
+    """Approved editions up to today, newest first."""
+    return Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate()).order_by(
+        "-issue_date"
+    )
+
+
 def editions_public() -> QuerySet[Edition]:
-    """Approved editions up to today, newest first, each with its number of papers and picks."""
+    """editions_public_plain(), each with its number of papers and picks (as subqueries)."""
     return (
-        Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate())
+        editions_public_plain()
         .annotate(
             paper_count=_count(EditionPaper.objects.filter(_VISIBLE)),
             pick_count=_count(EditionPaper.objects.filter(_VISIBLE, is_featured=True)),
@@ -49,7 +56,7 @@ def editions_with_picks(editions: QuerySet[Edition]) -> list[Edition]:
 
 
 def edition_public(*, issue_date: date) -> Edition | None:
-    return editions_public().filter(issue_date=issue_date).first()
+    return editions_public_plain().filter(issue_date=issue_date).first()
 
 
 def edition_public_entries(*, edition: Edition) -> list[EditionPaper]:
@@ -64,7 +71,7 @@ class Neighbours:
 
 
 def edition_neighbours(*, edition: Edition) -> Neighbours:
-    public = editions_public()
+    public = editions_public_plain()
     newer = public.filter(issue_date__gt=edition.issue_date).order_by("issue_date").values_list("issue_date", flat=True)
     older = public.filter(issue_date__lt=edition.issue_date).values_list("issue_date", flat=True)
     return Neighbours(newer=newer.first(), older=older.first())
@@ -73,7 +80,7 @@ def edition_neighbours(*, edition: Edition) -> Neighbours:
 def editions_for_feed(*, limit: int = FEED_EDITIONS) -> list[Edition]:
     """The latest public editions, each with `items`: its visible papers in order (two queries)."""
     entries = Prefetch("entries", queryset=_entries_in_order(), to_attr="items")
-    return list(editions_public().prefetch_related(entries)[:limit])
+    return list(editions_public_plain().prefetch_related(entries)[:limit])
 
 
 def edition_papers_by_id(*, editions: list[Edition]) -> dict[int, tuple[Paper, Edition]]:

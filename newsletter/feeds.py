@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from newsletter import links
-from newsletter.archive import edition_papers_by_id, editions_for_feed, editions_public
+from newsletter.archive import edition_papers_by_id, editions_for_feed, editions_public_plain
 from newsletter.forms import MAX_INTERESTS_FIELD_LENGTH
 from newsletter.matching import Explanation, InterestError, parse_interests, percolate
 from newsletter.matching.interests import Interest
@@ -150,7 +150,7 @@ class InterestFeed(_SiteFeed):
         self.interests = interests
 
     def get_object(self, request: HttpRequest, *args: object, **kwargs: object) -> InterestFeedSource:
-        editions = list(editions_public()[:INTEREST_FEED_EDITIONS])
+        editions = list(editions_public_plain()[:INTEREST_FEED_EDITIONS])
         text = ", ".join(interest.text for interest in self.interests)
         return InterestFeedSource(text=text, items=interest_feed_items(interests=self.interests, editions=editions))
 

@@ -17,6 +17,7 @@ from newsletter.archive import (
     edition_public,
     edition_public_entries,
     editions_public,
+    editions_public_plain,
     editions_with_picks,
 )
 from newsletter.feeds import (
@@ -66,7 +67,7 @@ def interest_feed(request: HttpRequest) -> HttpResponse:
         interests = feed_interests(request.GET.get("q", ""))
     except FeedQueryError as error:
         return render(request, "newsletter/archive/feed_problem.html", {"errors": error.errors}, status=400)
-    latest = editions_public().only("pk", "papers_through").first()
+    latest = editions_public_plain().only("pk", "papers_through").first()
     key = interest_feed_cache_key(interests=interests, latest=latest)
     cached = cache.get(key)
     if cached is not None:
