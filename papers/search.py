@@ -1,7 +1,7 @@
 """The public search of papers: the syntax the subscribe form teaches, ranked and highlighted.
 
 Two engines give the same results where the syntax allows (tests/papers/test_search.py runs both on the same
-papers): on PostgreSQL its full-text search (the GIN index of migration 0004, ts_rank, ts_headline); elsewhere
+papers): on PostgreSQL its full-text search (the stored, GIN-indexed vector of migration 0004, ts_rank, ts_headline); elsewhere
 the matcher that picks papers for digests. papers/ knows nothing of newsletter/, so the matcher, and the parser
 of the form's syntax that both engines read the query with, are registered by the newsletter app when it
 starts (`text_matcher_register`): one parser, so the same text is accepted or refused the same way on both.
@@ -25,11 +25,12 @@ from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
     SearchVector,
+    SearchVectorField,
 )
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Q, QuerySet, TextField
-from django.db.models.expressions import CombinedExpression
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from papers.models import Paper
@@ -145,15 +146,16 @@ def _by_name_or_id(query: str, *, engine: Engine) -> Q | None:
 # --- PostgreSQL -----------------------------------------------------------------------------------------
 
 
-def paper_search_vector() -> CombinedExpression:
-    """The expression of the GIN index (migration 0004): a query must use exactly this one to use the index."""
-    return SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
-        "abstract", weight="B", config=SEARCH_CONFIG
-    )
+def paper_search_vector() -> RawSQL:
+    """The stored vector of title (weight A) and abstract (B), in English: a column that migration 0004 adds on
+    PostgreSQL only, kept by a trigger and GIN-indexed (outside the model: SQLite has no such column)."""
+    column = f"{connection.ops.quote_name(Paper._meta.db_table)}.{connection.ops.quote_name('search_vector')}"
+    return RawSQL(column, [], output_field=SearchVectorField())
 
 
 def paper_author_vector() -> SearchVector:
-    """The expression of the authors' GIN index (migration 0004): their names' words, not stemmed."""
+    """The expression of the authors' GIN index (migration 0004), word for word, or PostgreSQL would not use it:
+    their names' words, not stemmed."""
     return SearchVector(Cast("authors", output_field=TextField()), config="simple")
 
 

@@ -1,42 +1,65 @@
-"""GIN indexes on the papers' full-text vectors (title and abstract; authors), for the public search on
-PostgreSQL (papers/search.py).
+"""Full-text search of papers on PostgreSQL (papers/search.py): a stored vector of each paper's title (weight
+A) and abstract (B), kept current by a trigger and GIN-indexed; and a GIN index on the authors' words.
 
-An expression index, not a model index: SQLite has no GIN and no to_tsvector, and a GinIndex in the model's
-state would be re-created (and fail) whenever SQLite remakes the table. So the operation runs on PostgreSQL
-only and is a no-op elsewhere. The expression is the one papers.search.paper_search_vector() builds, word for
-word: PostgreSQL uses an expression index only for a query with the same expression
-(tests/papers/test_search.py checks the plan).
+Stored, not an expression index: ranking and the recheck of phrase queries read the vector of every matching
+row, and computing to_tsvector of each abstract there cost about a millisecond a paper (the first version of
+this migration, measured in benchmarks/bench_search.py). The trigger fills it on every insert and on every
+update of the title or abstract, however the row is written (ORM, bulk, admin, SQL).
+
+PostgreSQL only, and outside Django's model state: SQLite has no tsvector, GIN or to_tsvector, and a column
+or GinIndex in the model's state would be created (and fail) whenever SQLite remakes the table. On SQLite
+this migration does nothing; search there uses the matcher.
 """
 
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
 from django.db import migrations
-from django.db.models import TextField
-from django.db.models.functions import Cast
+
+FORWARD = [
+    "ALTER TABLE papers_paper ADD COLUMN search_vector tsvector",
+    """
+    CREATE FUNCTION papers_paper_search_vector_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.search_vector :=
+            setweight(to_tsvector('english'::regconfig, COALESCE(NEW.title, '')), 'A')
+            || setweight(to_tsvector('english'::regconfig, COALESCE(NEW.abstract, '')), 'B');
+        RETURN NEW;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER papers_paper_search_vector
+        BEFORE INSERT OR UPDATE OF title, abstract ON papers_paper
+        FOR EACH ROW EXECUTE FUNCTION papers_paper_search_vector_update()
+    """,
+    "UPDATE papers_paper SET title = title",  # the papers already stored get their vector, through the trigger
+    "CREATE INDEX paper_search_vector ON papers_paper USING gin (search_vector)",
+    """
+    CREATE INDEX paper_author_vector ON papers_paper
+        USING gin (to_tsvector('simple'::regconfig, COALESCE((authors)::text, '')))
+    """,
+]
+
+BACKWARD = [
+    "DROP INDEX IF EXISTS paper_author_vector",
+    "DROP INDEX IF EXISTS paper_search_vector",
+    "DROP TRIGGER IF EXISTS papers_paper_search_vector ON papers_paper",
+    "DROP FUNCTION IF EXISTS papers_paper_search_vector_update()",
+    "ALTER TABLE papers_paper DROP COLUMN IF EXISTS search_vector",
+]
 
 
-def _indexes() -> list[GinIndex]:
-    text = SearchVector("title", weight="A", config="english") + SearchVector(
-        "abstract", weight="B", config="english"
-    )
-    # Authors by whole words of their names, as written (no stemming): "Lovelace" finds ["Ada Lovelace"].
-    authors = SearchVector(Cast("authors", output_field=TextField()), config="simple")
-    return [GinIndex(text, name="paper_search_vector"), GinIndex(authors, name="paper_author_vector")]
-
-
-def add_indexes(apps, schema_editor):
+def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for index in _indexes():
-            schema_editor.add_index(apps.get_model("papers", "Paper"), index)
+        for statement in FORWARD:
+            schema_editor.execute(statement, params=None)
 
 
-def remove_indexes(apps, schema_editor):
+def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        for index in _indexes():
-            schema_editor.remove_index(apps.get_model("papers", "Paper"), index)
+        for statement in BACKWARD:
+            schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
     dependencies = [("papers", "0003_paper_vector")]
 
-    operations = [migrations.RunPython(add_indexes, remove_indexes, elidable=False)]
+    operations = [migrations.RunPython(forward, backward, elidable=False)]
