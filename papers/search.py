@@ -1,8 +1,8 @@
 """The public search of papers: the syntax the subscribe form teaches, ranked and highlighted.
 
 Two engines give the same results where the syntax allows (tests/papers/test_search.py runs both on the same
-papers): on PostgreSQL its full-text search (the stored, GIN-indexed vector of migration 0004, ts_rank, ts_headline); elsewhere
-the matcher that picks papers for digests. papers/ knows nothing of newsletter/, so the matcher, and the parser
+papers): on PostgreSQL its full-text search (the stored, GIN-indexed vector of migration 0004, ts_rank,
+ts_headline); elsewhere the matcher that picks papers for digests. papers/ knows nothing of newsletter/, so the matcher, and the parser
 of the form's syntax that both engines read the query with, are registered by the newsletter app when it
 starts (`text_matcher_register`): one parser, so the same text is accepted or refused the same way on both.
 
