@@ -4,7 +4,8 @@ Two engines give the same results where the syntax allows (tests/papers/test_sea
 papers): on PostgreSQL its full-text search (the stored, GIN-indexed vector of migration 0004, ts_rank,
 ts_headline); elsewhere the matcher that picks papers for digests. papers/ knows nothing of newsletter/, so
 the matcher, and the parser of the form's syntax that both engines read the query with, are registered by the
-newsletter app when it starts (`text_matcher_register`): one parser, so the same text is accepted or refused the same way on both.
+newsletter app when it starts (`text_matcher_register`): one parser, so the same text is accepted or refused
+the same way on both.
 
 Authors and arXiv ids are found on both by the database, after the papers whose text matched: a query with
 no syntax finds the papers with an author whose name has all its words, or with it as arXiv id (PostgreSQL
