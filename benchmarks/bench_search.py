@@ -2,11 +2,16 @@
 same query with the index turned off (what a scan of every paper costs), and the matcher engine.
 
     DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_search.py [--papers 20000] [--repeat 7]
+    DATABASE_URL=postgres://... .venv/bin/python benchmarks/bench_search.py --ingest 10000 [--repeat 5]
 
 It builds a throw-away test database (`test_<name>` of DATABASE_URL), fills it with --papers papers made from
 the seed dumps' titles and abstracts (each seed paper again and again, numbered, so the words are real), and
 times one results page (count, page, highlights) per query, the variants alternating within each round. The
 matcher's index is built once before timing (it is rebuilt only when papers change).
+
+With --ingest N it measures instead what keeping the stored vector costs ingestion: `dump_ingest` of bench_ingest's
+generated N-paper dump into empty tables, then of its re-listing (every paper found, upvotes changed, text not),
+with the vector's triggers enabled and disabled in turn.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_databases, setup_test_environment, teardown_databases  # noqa: E402
 
@@ -65,16 +71,48 @@ def timed_page(query: str, variant: str) -> float:
     return time.perf_counter() - started
 
 
+def ingest_timed(*, papers: int, triggers: bool) -> tuple[float, float]:
+    """Seconds to ingest the dump into empty tables, and to ingest its re-listing."""
+    from benchmarks.bench_ingest import generate_dump
+    from papers.services import dump_ingest
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE papers_paper, papers_dump CASCADE")
+        cursor.execute(f"ALTER TABLE papers_paper {'ENABLE' if triggers else 'DISABLE'} TRIGGER USER")
+    first, again = generate_dump(papers=papers, seed=1), generate_dump(papers=papers, seed=1, upvote_offset=5)
+    started = time.perf_counter()
+    dump_ingest(data=first, name="first.json", today=date(2025, 2, 1))
+    ingested = time.perf_counter()
+    dump_ingest(data=again, name="again.json", today=date(2025, 2, 2))
+    return ingested - started, time.perf_counter() - ingested
+
+
+def ingest_main(*, papers: int, repeat: int) -> None:
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for _ in range(repeat):
+        for triggers in (True, False):
+            times[triggers].append(ingest_timed(papers=papers, triggers=triggers))
+    for triggers, runs in times.items():
+        first, again = (statistics.median(run[n] for run in runs) for n in (0, 1))
+        label = "with the vector's triggers" if triggers else "triggers disabled"
+        print(f"{papers} papers, {label:27} ingest {first:.2f} s, re-listing {again:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--ingest", type=int, default=0, help="measure ingestion of this many papers instead")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("set DATABASE_URL to a PostgreSQL server: this compares its full-text search with the matcher")
+    settings.PAPERBOY_DUMP_MAX_BYTES = 256 * 1024 * 1024  # the generated dump is over the 20 MB default
     setup_test_environment()
     databases = setup_databases(verbosity=0, interactive=False)
     try:
+        if args.ingest:
+            ingest_main(papers=args.ingest, repeat=args.repeat)
+            return
         papers_fill(args.papers)
         variants = ["postgres", "postgres, no index", "matcher"]
         started = time.perf_counter()
