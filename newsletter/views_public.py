@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from newsletter.archive import (
     edition_neighbours,
@@ -33,14 +33,14 @@ from newsletter.views import client_ip
 EDITIONS_PER_PAGE = 30
 
 
-@require_GET
+@require_safe  # GET and HEAD (feed readers and link checkers ask HEAD)
 def edition_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(editions_public(), EDITIONS_PER_PAGE).get_page(request.GET.get("page"))
     editions = editions_with_picks(page.object_list)  # type: ignore[arg-type]  # a page of the queryset
     return render(request, "newsletter/archive/edition_list.html", {"page": page, "editions": editions})
 
 
-@require_GET
+@require_safe
 def edition_detail(request: HttpRequest, day: str) -> HttpResponse:
     try:
         issue_date = date.fromisoformat(day)
@@ -60,7 +60,7 @@ def edition_detail(request: HttpRequest, day: str) -> HttpResponse:
     return render(request, "newsletter/archive/edition_detail.html", context)
 
 
-@require_GET
+@require_safe
 def interest_feed(request: HttpRequest) -> HttpResponse:
     """The Atom feed of one interest (or several, comma separated), cached per edition."""
     try:

@@ -165,3 +165,11 @@ def test_new_feeds_are_rate_limited_per_client_but_cached_ones_are_not(
 
     assert statuses == [200, 200, 429]
     assert cached == 200
+
+
+def test_feed_readers_may_ask_head_but_nothing_is_posted(client: Client, two_editions: dict[str, Paper]) -> None:
+    url = reverse("archive:feed_interest")
+
+    assert client.head(url, {"q": "graph"}).status_code == 200
+    assert client.post(url, {"q": "graph"}).status_code == 405
+    assert client.head(reverse("archive:edition_list")).status_code == 200
