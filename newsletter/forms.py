@@ -10,8 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from newsletter.addresses import AddressError, email_checked
-from newsletter.matching.labels import interest_labels, interests_as_typed
 from newsletter.matching.interests import MAX_INTEREST_LENGTH, MAX_INTERESTS, InterestError, parse_interests
+from newsletter.matching.labels import interest_labels, interests_as_typed
 from newsletter.models import Subscriber
 from newsletter.services.subscriptions import Preferences
 

@@ -266,7 +266,9 @@ class DigestRenderer:
             interests = item["interests"]
             first = interests[0]
             block = blocks.get((paper_id, first)) or self._block(paper_id, first)
-            matched = labels.get(first, first) if len(interests) == 1 else ", ".join([labels.get(i, i) for i in interests])
+            matched = (
+                labels.get(first, first) if len(interests) == 1 else ", ".join([labels.get(i, i) for i in interests])
+            )
             escaped = escape_memo(matched)
             html_parts += (block[0], escaped, block[1])
             text_parts += (block[2], matched if len(matched) <= _SHORT else _wrapped_after(block[2], matched), block[3])

@@ -189,7 +189,16 @@ def subscriber_confirm(*, token: str) -> Subscriber:
         # The owner asked again for mail after erasing their data: the erasure no longer stands for this address
         # (a bounce, complaint or any other suppression stays; see email_unsuppress_erased).
         email_unsuppress_erased(email=subscriber.email)
+        _first_digest_queue(subscriber=subscriber)
     return subscriber
+
+
+def _first_digest_queue(*, subscriber: Subscriber) -> None:
+    """A new reader's first digest goes out at once (see services/first_digest.py), once this commits."""
+    from newsletter import tasks  # tasks import this module
+
+    if subscriber.last_edition_id is None:
+        tasks.first_digest_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
 
 
 def confirmation_preferences(*, confirmation: ConfirmationRequest) -> Preferences | None:
@@ -365,7 +374,9 @@ def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None
         _interest_vectors_queue(interests=list(preferences.interests))
     subscriber.interests = list(preferences.interests)
     subscriber.interest_labels = {
-        canonical: typed for canonical, typed in preferences.interest_labels.items() if canonical in preferences.interests
+        canonical: typed
+        for canonical, typed in preferences.interest_labels.items()
+        if canonical in preferences.interests
     }
     subscriber.frequency = preferences.frequency
     subscriber.weekday = preferences.weekday
