@@ -262,7 +262,7 @@ def test_every_text_of_every_email_has_at_least_aa_contrast(every_email: dict, d
         checked = 0
         for element, text in styles.texts():
             ratio = contrast_ratio(styles.color(element), styles.background(element))
-            assert ratio >= AA_TEXT, f"{kind}: {text[:60]!r} <{element.tag} class={element.get('class')}> {ratio:.2f}"
+            assert ratio >= AA_TEXT, f"{kind}: {text[:60]!r} <{element.tag!s} class={element.get('class')}> {ratio:.2f}"
             checked += 1
         assert checked > 3, kind
 
@@ -284,7 +284,10 @@ def test_title_links_stand_out_from_the_text_around_them(every_email: dict, dark
     titles = styles.document.cssselect(".paper h3 a, .pick h3 a")
     assert len(titles) == 3
     for title in titles:
-        body_text = styles.color(title.getparent().getparent().getparent())  # the card the block sits in
+        (block,) = title.iterancestors("div")  # the paper's or the pick's block, in the card
+        card = block.getparent()
+        assert card is not None and card.get("class") == "card"
+        body_text = styles.color(card)
         assert styles.color(title) != body_text
         assert "underline" in (styles.value(title, "text-decoration") or "")
         assert contrast_ratio(styles.color(title), styles.background(title)) >= AA_TEXT
