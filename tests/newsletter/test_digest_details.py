@@ -10,9 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 import lxml.html
@@ -27,85 +24,16 @@ from newsletter.matching.labels import interest_labels
 from newsletter.models import Delivery, DigestExplanation, Edition, Subscriber
 from newsletter.plain_text import wrapped
 from newsletter.services.digests import digest_plan
-from newsletter.services.editions import edition_prepare
 from newsletter.services.first_digest import next_digest_at
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.sending import deliveries_send
-from newsletter.services.subscriptions import manage_link_send
-from tests.factories import paper_create
-from tests.newsletter.conftest import links_in_last_email, path_of, subscriber_create
+from tests.newsletter.conftest import links_in_last_email, path_of
 from tests.newsletter.email_css import EmailStyles
+from tests.newsletter.email_kinds import PICK_NOTE, digest_sent, html_of, mime_of, reader, visible_text
 
 pytestmark = pytest.mark.django_db
 
-PICK_NOTE = "The clearest account yet of why reward models drift; every group training with feedback should read it."
 URL_LINE = re.compile(r"\s*([A-Za-z ]+: )?https?://\S+")
-
-
-# --- data ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def march_edition() -> Edition:
-    """Papers listed Mar 11-14 (first seen now, so in today's edition): two that match, one editor's pick."""
-    paper_create(
-        title="Reinforcement Learning from Human Feedback without Reward Hacking",
-        abstract="We study RLHF for large language models. Our method keeps the policy close to the reference "
-        "model and stops reward hacking on three benchmarks.",
-        authors=["Ada Lovelace", "Grace Hopper"],
-        first_listed_on=date(2026, 3, 11),
-    )
-    paper_create(
-        title="Diffusion Models for Protein Backbones",
-        abstract="Diffusion has changed image generation. We train diffusion models on protein structures; "
-        "the models sample backbones, and one model beats the baselines.",
-        first_listed_on=date(2026, 3, 14),
-    )
-    paper_create(
-        title="Graph Databases at Petabyte Scale",
-        abstract="We describe how a graph database serves petabytes of edges with predictable latency, and "
-        "what we learned operating it for five years.",
-        authors=["Barbara Liskov"],
-        first_listed_on=date(2026, 3, 12),
-        is_featured=True,
-        editor_note=PICK_NOTE,
-    )
-    edition = edition_prepare()
-    assert edition is not None and edition.issue_date != date(2026, 3, 14)
-    return edition
-
-
-def _reader(**fields: object) -> Subscriber:
-    """A reader who typed "RLHF" and "Diffusion Models" (stored canonical, shown as typed)."""
-    return subscriber_create(
-        "ada@example.org",
-        ["rlhf", "diffusion models"],
-        interest_labels={"rlhf": "RLHF", "diffusion models": "Diffusion Models"},
-        **fields,
-    )
-
-
-def _digest_sent() -> mail.EmailMessage:
-    report = digest_plan()
-    assert deliveries_send(delivery_ids=report.pending_ids).sent == 1
-    return mail.outbox[-1]
-
-
-def _html(message: mail.EmailMessage) -> str:
-    (html, mimetype), *_ = message.alternatives  # type: ignore[attr-defined]
-    assert mimetype == "text/html"
-    return str(html)
-
-
-def _parsed(message: mail.EmailMessage) -> Message:
-    return BytesParser(policy=default_policy).parsebytes(message.message().as_bytes())
-
-
-def _visible_text(html: str) -> str:
-    document = lxml.html.document_fromstring(html)
-    for hidden in document.xpath("//head | //*[contains(@class, 'preheader')]"):
-        hidden.getparent().remove(hidden)
-    return " ".join(document.text_content().split())
 
 
 # --- what the digest covers and counts -----------------------------------------------------------------------
@@ -122,22 +50,22 @@ def test_listing_ranges_read_as_people_say_them() -> None:
 
 
 def test_subject_and_header_name_the_listings_covered_not_the_send_date(march_edition: Edition) -> None:
-    _reader()
-    message = _digest_sent()
+    reader()
+    message = digest_sent()
 
     assert "listed Mar 11–14" in message.subject
-    assert "from the papers listed Mar 11–14." in _visible_text(_html(message))
+    assert "from the papers listed Mar 11–14." in visible_text(html_of(message))
     assert "Picked for your interests from the papers listed Mar 11–14." in message.body
     sent_on = march_edition.issue_date
-    for text in (message.subject, _html(message), message.body):
+    for text in (message.subject, html_of(message), message.body):
         assert f"{sent_on:%B} {sent_on.day}" not in text
 
 
 def test_the_heading_counts_the_editors_pick_shown_with_its_abstract_and_why(march_edition: Edition) -> None:
-    _reader()
-    message = _digest_sent()
+    reader()
+    message = digest_sent()
     own = len(Delivery.objects.get().papers)
-    visible = _visible_text(_html(message))
+    visible = visible_text(html_of(message))
 
     assert own == 2  # the pick matches neither interest: it is shown as a pick only
     assert message.subject.startswith("3 new papers for you, ")
@@ -172,9 +100,9 @@ def test_interest_labels_keep_the_readers_spelling_only_where_it_differs() -> No
 
 
 def test_the_digest_names_interests_as_the_reader_typed_them(march_edition: Edition) -> None:
-    _reader()
-    message = _digest_sent()
-    visible, text = _visible_text(_html(message)), message.body
+    reader()
+    message = digest_sent()
+    visible, text = visible_text(html_of(message)), message.body
 
     assert "Matched your interest RLHF:" in visible and "Matched your interest RLHF:" in text
     assert "Matched your interest Diffusion Models:" in visible
@@ -193,7 +121,7 @@ def test_typed_interests_are_shown_back_in_the_preview_the_confirmation_and_the_
     subscribe(interests="RLHF\nDiffusion Models")
     confirmation = mail.outbox[-1]
     assert "RLHF" in confirmation.body and "rlhf" not in confirmation.body
-    assert "<li>RLHF</li>" in _html(confirmation)
+    assert "<li>RLHF</li>" in html_of(confirmation)
     confirm_path = path_of(links_in_last_email("/confirm/")[0])
     assert "<li>RLHF</li>" in client.get(confirm_path).content.decode()
 
@@ -213,7 +141,7 @@ def test_the_why_line_does_not_repeat_itself() -> None:
 
 
 def test_a_stored_explanation_with_repeats_is_shown_without_them(march_edition: Edition) -> None:
-    _reader()
+    reader()
     report = digest_plan()
     DigestExplanation.objects.filter(interest="diffusion models").update(
         words=["Diffusion", "diffusion models", "models", "model"]
@@ -221,7 +149,7 @@ def test_a_stored_explanation_with_repeats_is_shown_without_them(march_edition: 
     deliveries_send(delivery_ids=report.pending_ids)
     message = mail.outbox[-1]
 
-    assert "Matched your interest Diffusion Models: diffusion models" in _visible_text(_html(message))
+    assert "Matched your interest Diffusion Models: diffusion models" in visible_text(html_of(message))
     assert "Matched your interest Diffusion Models:\n  diffusion models\n" in message.body
     assert "models, model" not in message.body
 
@@ -229,36 +157,10 @@ def test_a_stored_explanation_with_repeats_is_shown_without_them(march_edition: 
 # --- dark mode, layout ---------------------------------------------------------------------------------------
 
 
-def _all_kinds_of_email(client: Client, subscribe: Callable[..., object], capture: Callable) -> dict[str, object]:
-    """Every kind of email the project sends, as sent: confirmation, first digest, notice, digest."""
-    kinds: dict[str, object] = {}
-    subscribe(email="new@example.org", interests="RLHF\nDiffusion Models")
-    kinds["confirmation"] = mail.outbox[-1]
-    with capture(execute=True):
-        client.post(path_of(links_in_last_email("/confirm/")[0]))
-    kinds["first digest"] = mail.outbox[-1]
-    assert kinds["first digest"] is not kinds["confirmation"], "no first digest was sent"
-    manage_link_send(subscriber_id=Subscriber.objects.get(email="new@example.org").pk)
-    kinds["already subscribed notice"] = mail.outbox[-1]
-    _reader()
-    kinds["digest"] = _digest_sent()
-    return kinds
-
-
-@pytest.fixture
-def every_email(
-    march_edition: Edition,
-    client: Client,
-    subscribe: Callable[..., object],
-    django_capture_on_commit_callbacks: Callable,
-) -> dict[str, mail.EmailMessage]:
-    return _all_kinds_of_email(client, subscribe, django_capture_on_commit_callbacks)  # type: ignore[return-value]
-
-
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_every_text_of_every_email_has_at_least_aa_contrast(every_email: dict, dark: bool) -> None:
     for kind, message in every_email.items():
-        styles = EmailStyles(_html(message), dark=dark)
+        styles = EmailStyles(html_of(message), dark=dark)
         checked = 0
         for element, text in styles.texts():
             ratio = contrast_ratio(styles.color(element), styles.background(element))
@@ -268,7 +170,7 @@ def test_every_text_of_every_email_has_at_least_aa_contrast(every_email: dict, d
 
 
 def test_the_former_low_contrast_lines_are_now_readable_in_dark_mode(every_email: dict) -> None:
-    styles = EmailStyles(_html(every_email["digest"]), dark=True)
+    styles = EmailStyles(html_of(every_email["digest"]), dark=True)
     found = dict.fromkeys(("why", "section", "meta"), 0)
     for element, _ in styles.texts():
         cls = element.get("class") or ""
@@ -280,7 +182,7 @@ def test_the_former_low_contrast_lines_are_now_readable_in_dark_mode(every_email
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_title_links_stand_out_from_the_text_around_them(every_email: dict, dark: bool) -> None:
-    styles = EmailStyles(_html(every_email["digest"]), dark=dark)
+    styles = EmailStyles(html_of(every_email["digest"]), dark=dark)
     titles = styles.document.cssselect(".paper h3 a, .pick h3 a")
     assert len(titles) == 3
     for title in titles:
@@ -297,7 +199,7 @@ def test_every_email_sits_in_a_centred_600px_presentation_table_carrying_fonts_a
     every_email: dict,
 ) -> None:
     for kind, message in every_email.items():
-        document = lxml.html.document_fromstring(_html(message))
+        document = lxml.html.document_fromstring(html_of(message))
         (outer,) = document.xpath("//body/table")
         assert outer.get("role") == "presentation" and outer.get("width") == "100%", kind
         (inner,) = outer.xpath("./tbody/tr/td/table | ./tr/td/table")  # the inliner's parser adds <tbody>
@@ -315,7 +217,7 @@ def test_every_email_sits_in_a_centred_600px_presentation_table_carrying_fonts_a
 
 def test_every_email_has_a_message_id_on_the_sending_domain_and_the_list_headers(every_email: dict) -> None:
     for kind, message in every_email.items():
-        parsed = _parsed(message)
+        parsed = mime_of(message)
         assert re.fullmatch(r"<[^@<>\s]+@paperboy\.localhost>", parsed["Message-ID"]), (kind, parsed["Message-ID"])
         assert "localhost>" not in parsed["Message-ID"].replace("@paperboy.localhost>", "")
         unsubscribe = parsed["List-Unsubscribe"]
@@ -326,7 +228,7 @@ def test_every_email_has_a_message_id_on_the_sending_domain_and_the_list_headers
 
 
 def test_the_one_click_unsubscribe_url_takes_a_post_without_a_cookie(every_email: dict, client: Client) -> None:
-    parsed = _parsed(every_email["digest"])
+    parsed = mime_of(every_email["digest"])
     url = re.search(r"<(https?://[^>]+)>", parsed["List-Unsubscribe"]).group(1)  # type: ignore[union-attr]
     csrf_checking = Client(enforce_csrf_checks=True)
     response = csrf_checking.post(path_of(url), {"List-Unsubscribe": "One-Click"})
@@ -342,7 +244,7 @@ def test_every_email_has_a_hidden_preheader_that_says_what_it_is(every_email: di
         "digest": "New papers listed Mar 11–14 that match your interests: RLHF, Diffusion Models.",
     }
     for kind, message in every_email.items():
-        document = lxml.html.document_fromstring(_html(message))
+        document = lxml.html.document_fromstring(html_of(message))
         (preheader,) = document.xpath("//body/*[1]")
         assert preheader.get("class") == "preheader", kind
         assert "display: none" in preheader.get("style", ""), kind
@@ -419,7 +321,7 @@ def test_the_block_fast_path_engages_and_equals_the_templates(march_edition: Edi
 
     monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # both renders sign their links in one second
     long_labels = {"rlhf": "RLHF", "diffusion models": "Diffusion Models (Protein Backbones, Sampling, Scoring)"}
-    subscriber = _reader()
+    subscriber = reader()
     subscriber.interest_labels = long_labels
     subscriber.save()
     digest_plan()
