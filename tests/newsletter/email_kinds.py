@@ -23,13 +23,16 @@ from newsletter.services.editions import edition_prepare
 from newsletter.services.sending import deliveries_send
 from newsletter.services.subscriptions import manage_link_send
 from tests.factories import paper_create
-from tests.newsletter.conftest import links_in_last_email, path_of, subscriber_create
 
 PICK_NOTE = "The clearest account yet of why reward models drift; every group training with feedback should read it."
 
 
 @pytest.fixture
 def march_edition() -> Edition:
+    return march_edition_make()
+
+
+def march_edition_make() -> Edition:
     """Papers listed Mar 11-14 (first seen now, so in today's edition): two that match, one editor's pick."""
     paper_create(
         title="Reinforcement Learning from Human Feedback without Reward Hacking",
@@ -60,6 +63,8 @@ def march_edition() -> Edition:
 
 def reader(**fields: object) -> Subscriber:
     """A reader who typed "RLHF" and "Diffusion Models" (stored canonical, shown as typed)."""
+    from tests.newsletter.conftest import subscriber_create  # it imports this module's fixtures
+
     return subscriber_create(
         "ada@example.org",
         ["rlhf", "diffusion models"],
@@ -93,6 +98,8 @@ def visible_text(html: str) -> str:
 
 def _all_kinds_of_email(client: Client, subscribe: Callable[..., object], capture: Callable) -> dict[str, object]:
     """Every kind of email the project sends, as sent: confirmation, first digest, notice, digest."""
+    from tests.newsletter.conftest import links_in_last_email, path_of  # it imports this module's fixtures
+
     kinds: dict[str, object] = {}
     subscribe(email="new@example.org", interests="RLHF\nDiffusion Models")
     kinds["confirmation"] = mail.outbox[-1]
