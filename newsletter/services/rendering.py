@@ -17,7 +17,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 
@@ -266,9 +266,10 @@ class DigestRenderer:
             interests = item["interests"]
             first = interests[0]
             block = blocks.get((paper_id, first)) or self._block(paper_id, first)
-            matched = (
-                labels.get(first, first) if len(interests) == 1 else ", ".join([labels.get(i, i) for i in interests])
-            )
+            if len(interests) == 1:
+                matched = labels.get(first, first) if labels else first
+            else:
+                matched = ", ".join([labels.get(i, i) for i in interests] if labels else interests)
             escaped = escape_memo(matched)
             html_parts += (block[0], escaped, block[1])
             text_parts += (block[2], matched if len(matched) <= _SHORT else _wrapped_after(block[2], matched), block[3])
@@ -534,7 +535,12 @@ def _overflow_html(papers: list[PaperView], *, view: str, room: int) -> str:
 def _overflow_text(papers: list[PaperView]) -> str:
     if not papers:
         return ""
-    return "\nMORE MATCHES\n" + "".join(f"* {wrapped(p.title)}\n  {p.url}\n" for p in papers)
+    return "\nMORE MATCHES\n" + "".join([_overflow_line(p.title, p.url) for p in papers])
+
+
+@lru_cache(maxsize=50_000)  # the same papers overflow in many digests; a title is wrapped once
+def _overflow_line(title: str, url: str) -> str:
+    return f"* {wrapped(title)}\n  {url}\n"
 
 
 def _wrapped_after(before: str, text: str) -> str:
