@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
+from django.conf import LazySettings
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
@@ -225,6 +226,15 @@ def test_every_email_has_a_message_id_on_the_sending_domain_and_the_list_headers
         assert "<mailto:" in unsubscribe, kind
         assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", kind
         assert parsed["List-Id"] == "Paperboy digest <digest.paperboy.localhost>", kind
+
+
+def test_a_from_address_without_a_domain_is_refused_at_start(settings: LazySettings) -> None:
+    from newsletter.checks import sending_domain_check
+
+    assert sending_domain_check() == []
+    settings.DEFAULT_FROM_EMAIL = "Paperboy <digest@localhost>"
+    (error,) = sending_domain_check()
+    assert error.id == "paperboy.E002" and "no fully qualified domain" in error.msg
 
 
 def test_the_one_click_unsubscribe_url_takes_a_post_without_a_cookie(every_email: dict, client: Client) -> None:
