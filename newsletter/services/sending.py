@@ -240,7 +240,8 @@ def _claimed(row: tuple[Any, ...]) -> Delivery:
     values[_CLAIMED_DELIVERY.index("papers")] = orjson.loads(values[_CLAIMED_DELIVERY.index("papers")])
     for name in ("interests", "interest_labels"):
         at = _CLAIMED_SUBSCRIBER.index(name)
-        subscriber_values[at] = orjson.loads(subscriber_values[at])
+        if subscriber_values[at] is not None:  # labels are NULL on rows written in bulk without them
+            subscriber_values[at] = orjson.loads(subscriber_values[at])
     delivery = Delivery.from_db(connection.alias, _CLAIMED_DELIVERY, values)
     delivery.subscriber = Subscriber.from_db(connection.alias, _CLAIMED_SUBSCRIBER, subscriber_values)
     return delivery

@@ -113,6 +113,13 @@ def test_the_digest_names_interests_as_the_reader_typed_them(march_edition: Edit
     assert "interest diffusion models" not in visible and "interests: rlhf" not in text
 
 
+def test_a_reader_written_in_bulk_without_labels_gets_canonical_interests(march_edition: Edition) -> None:
+    reader()
+    Subscriber.objects.update(interest_labels=None)  # as COPY or raw SQL leave it: NULL
+    message = digest_sent()
+    assert "Matched your interest rlhf:" in message.body
+
+
 def test_typed_interests_are_shown_back_in_the_preview_the_confirmation_and_the_manage_page(
     client: Client, subscribe: Callable[..., object], django_capture_on_commit_callbacks: Callable
 ) -> None:
