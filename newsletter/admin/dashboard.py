@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.safestring import mark_safe
 
 from newsletter.admin.charts import Series, stacked_bars
+from newsletter.admin.history import subscribers_over_time
 from newsletter.models import Delivery, Subscriber
 from newsletter.selectors import (
     DailyCounts,
@@ -23,7 +24,6 @@ from newsletter.selectors import (
     digest_next_tick,
     edition_latest,
     subscribers_due_count,
-    subscribers_over_time,
 )
 from papers.selectors import dump_latest
 
@@ -60,7 +60,7 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
     return {
         "days": days,
         "subscribers": _chart(
-            "subscribers-chart", f"Subscribers over the last {days} days, by current status", subscribers,
+            "subscribers-chart", f"Subscribers over the last {days} days, by status at each day's end", subscribers,
             SUBSCRIBER_COLORS, dict(Subscriber.Status.choices),
         ),
         "deliveries": _chart(

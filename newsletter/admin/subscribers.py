@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from newsletter.admin.history import subscriber_history
 from newsletter.models import Subscriber, Suppression
 from newsletter.selectors import edition_latest, interests_report, subscriber_recent_deliveries
 from newsletter.services.curation import subscriber_confirmation_resend
@@ -44,12 +45,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     show_full_result_count = False  # one COUNT(*) over 100,000 rows per page view is enough
     fieldsets = (
         (None, {"fields": ("email", "status", "interest_list", "schedule", "preview_link")}),
-        ("History", {"fields": ("created_at", "confirmed_at", "unsubscribed_at", "recent_deliveries")}),
+        (
+            "History",
+            {"fields": ("created_at", "confirmed_at", "unsubscribed_at", "status_history", "recent_deliveries")},
+        ),
         ("Consent", {"fields": ("consent_at", "consent_ip", "consent_text")}),
     )
     readonly_fields = (
         "email", "status", "interest_list", "schedule", "preview_link", "created_at", "confirmed_at",
-        "unsubscribed_at", "recent_deliveries", "consent_at", "consent_ip", "consent_text",
+        "unsubscribed_at", "status_history", "recent_deliveries", "consent_at", "consent_ip", "consent_text",
     )  # fmt: skip
     actions = ("resend_confirmation", "suppress", "export", "erase")
 
@@ -88,6 +92,11 @@ class SubscriberAdmin(admin.ModelAdmin):
         return format_html("<ul class='paperboy-list'>{}</ul>", format_html_join("", "<li>{}</li>", (
             (interest,) for interest in subscriber.interests
         )))  # fmt: skip
+
+    @admin.display(description="status changes")
+    def status_history(self, subscriber: Subscriber) -> str:
+        events = subscriber_history(subscriber=subscriber)
+        return render_to_string("admin/newsletter/subscriber/_history.html", {"events": events})
 
     @admin.display(description="recent deliveries")
     def recent_deliveries(self, subscriber: Subscriber) -> str:

@@ -8,6 +8,7 @@ from django.utils.crypto import salted_hmac
 
 from newsletter.addresses import email_normalize
 from newsletter.models import Suppression
+from newsletter.services.subscriber_events import suppression_event_record
 
 _HASH_SALT = "paperboy.newsletter.suppression"
 
@@ -72,6 +73,8 @@ def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
     try:
         with transaction.atomic():
             Suppression.objects.create(email_hash=email_hash(email), reason=reason)
+            if reason != Suppression.Reason.ERASED:  # an erased subscriber has no history left to add to
+                suppression_event_record(email=email, reason_label=Suppression.Reason(reason).label)
     except IntegrityError:  # added concurrently: the outcome is the same
         return False
     return True

@@ -59,7 +59,9 @@ def test_the_kept_index_renders_the_same_digest_as_the_plain_way(edition: Editio
     assert _personal_links_disabled(fast) == _personal_links_disabled(plain)
 
 
-def test_previews_of_many_readers_build_the_index_once(edition: Edition, editor_client: Client, builds: list[int]) -> None:
+def test_previews_of_many_readers_build_the_index_once(
+    edition: Edition, editor_client: Client, builds: list[int]
+) -> None:
     readers = [subscriber_create(f"r{n}@example.org", [INTERESTS[n % 4]]) for n in range(4)]
 
     for reader in readers:
