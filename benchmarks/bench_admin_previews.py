@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/paperboy REDIS_URL=redis://127.0.0.1:6379/0 \\
         .venv/bin/python benchmarks/bench_admin_previews.py --papers 0,50000 --subscribers 5,100000 --repeat 5
 
-Each size builds a database of its own (the name in DATABASE_URL + `_previewbench`, through Django's test database creation):
+Each size builds a database of its own (DATABASE_URL's name + `_previewbench`, by Django's test database creation):
 `--papers` extra papers of an older edition (texts made of the seed papers' sentences, shuffled), then the
 five seed dumps ingested and today's edition prepared (287 papers), and `--subscribers` active subscribers
 with 1-8 interests drawn from the seed papers' n-grams (as bench_digests.py). The pages are fetched with
@@ -78,7 +78,11 @@ def setup(*, papers: int, subscribers: int, seed: int) -> dict[str, Any]:
     User.objects.create_superuser("bench", "bench@example.org", "bench-password-1")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return {"papers": Paper.objects.count(), "edition_papers": edition.entries.count(), "editions": Edition.objects.count()}
+    return {
+        "papers": Paper.objects.count(),
+        "edition_papers": edition.entries.count(),
+        "editions": Edition.objects.count(),
+    }
 
 
 def _older_papers(*, count: int, texts: list[tuple[str, str]], rng: random.Random) -> None:
@@ -100,7 +104,9 @@ def _older_papers(*, count: int, texts: list[tuple[str, str]], rng: random.Rando
         issue_date=timezone.localdate() - timedelta(days=1), status="approved", papers_through=then + timedelta(hours=1)
     )
     ids = Paper.objects.order_by("-id").values_list("pk", flat=True)[:300]
-    EditionPaper.objects.bulk_create(EditionPaper(edition=yesterday, paper_id=pk, position=n) for n, pk in enumerate(ids))
+    EditionPaper.objects.bulk_create(
+        EditionPaper(edition=yesterday, paper_id=pk, position=n) for n, pk in enumerate(ids)
+    )
 
 
 # --- the plain way, as it was -------------------------------------------------------------------------------
@@ -142,14 +148,6 @@ def plain_way() -> Iterator[None]:
 # --- measuring -----------------------------------------------------------------------------------------------
 
 
-def _timed(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    response = call()
-    elapsed = (time.perf_counter() - started) * 1000
-    assert response.status_code in (200, 302), response.status_code
-    return elapsed
-
-
 def _forget_all() -> None:
     from django.core.cache import cache
 
@@ -160,6 +158,7 @@ def _forget_all() -> None:
 
 
 def measure(*, repeat: int) -> dict[str, float]:
+    from django.core.cache import cache
     from django.test import Client
 
     from newsletter.models import Edition, Subscriber
@@ -174,32 +173,27 @@ def measure(*, repeat: int) -> dict[str, float]:
     report = "/admin/newsletter/subscriber/interests/"
     client.get(report)  # content types, templates: the steady state of a running process
     times: dict[str, list[float]] = {}
+
+    def timed(name: str, method: Callable[..., Any], url: str, data: dict[str, Any] | None = None) -> None:
+        started = time.perf_counter()
+        response = method(url, data or {})
+        times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        assert response.status_code in (200, 302), response.status_code
+
     for round_ in range(repeat):
         a, b = readers[(2 * round_) % len(readers)], readers[(2 * round_ + 1) % len(readers)]
         with plain_way():
-            times.setdefault("before: preview", []).append(_timed(lambda: client.get(preview, {"subscriber": a})))
-            times.setdefault("before: send this preview to me", []).append(
-                _timed(lambda: client.post(send, {"subscriber": a}))
-            )
-            times.setdefault("before: interests report", []).append(_timed(lambda: client.get(report)))
+            timed("before: preview", client.get, preview, {"subscriber": a})
+            timed("before: send this preview to me", client.post, send, {"subscriber": a})
+            timed("before: interests report", client.get, report)
         _forget_all()
-        times.setdefault("after: preview, cold process", []).append(
-            _timed(lambda: client.get(preview, {"subscriber": a}))
-        )
-        times.setdefault("after: send this preview to me (shared)", []).append(
-            _timed(lambda: client.post(send, {"subscriber": a}))
-        )
-        times.setdefault("after: another reader's preview (warm)", []).append(
-            _timed(lambda: client.get(preview, {"subscriber": b}))
-        )
-        times.setdefault("after: the same preview again (shared)", []).append(
-            _timed(lambda: client.get(preview, {"subscriber": b}))
-        )
-        from django.core.cache import cache
-
+        timed("after: preview, cold process", client.get, preview, {"subscriber": a})
+        timed("after: send this preview to me (shared)", client.post, send, {"subscriber": a})
+        timed("after: another reader's preview (warm)", client.get, preview, {"subscriber": b})
+        timed("after: the same preview again (shared)", client.get, preview, {"subscriber": b})
         cache.clear()  # the report's counts not shared yet: from the kept index
-        times.setdefault("after: interests report (warm)", []).append(_timed(lambda: client.get(report)))
-        times.setdefault("after: interests report (shared)", []).append(_timed(lambda: client.get(report)))
+        timed("after: interests report (warm)", client.get, report)
+        timed("after: interests report (shared)", client.get, report)
     return {name: statistics.median(values) for name, values in times.items()}
 
 

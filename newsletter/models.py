@@ -238,7 +238,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} for {self.subscriber_id} ({self.status})"
+        kind = "Weekly" if "-W" in self.period else "Daily"
+        return f"{kind} digest of {self.period} ({self.get_status_display()})"
 
 
 class DigestExplanation(models.Model):

@@ -25,6 +25,7 @@ from newsletter.selectors import (
     edition_latest,
     subscribers_due_count,
 )
+from papers.freshness import freshness_warnings, sources_freshness
 from papers.selectors import dump_latest
 
 DAYS = 30
@@ -57,6 +58,7 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
     deliveries = deliveries_per_day(days=days)
     tick = digest_next_tick()
     health = delivery_health(days=days)
+    source_days, sources = sources_freshness()
     return {
         "days": days,
         "subscribers": _chart(
@@ -71,6 +73,9 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
         "bounce_rate": f"{health.bounce_rate:.2%}",
         "complaint_rate": f"{health.complaint_rate:.2%}",
         "last_dump": dump_latest(),
+        "source_days": source_days,
+        "sources": sources,
+        "source_warnings": freshness_warnings(),
         "edition": edition_latest(),
         "next_tick": tick,
         "tick_seconds": settings.PAPERBOY_DIGEST_TICK_SECONDS,
