@@ -171,6 +171,7 @@ def measure(*, repeat: int) -> dict[str, float]:
     preview = f"/admin/newsletter/edition/{edition.pk}/preview/"
     send = f"/admin/newsletter/edition/{edition.pk}/preview/send/"
     report = "/admin/newsletter/subscriber/interests/"
+    page = f"/admin/newsletter/edition/{edition.pk}/change/"
     client.get(report)  # content types, templates: the steady state of a running process
     times: dict[str, list[float]] = {}
 
@@ -194,6 +195,10 @@ def measure(*, repeat: int) -> dict[str, float]:
         cache.clear()  # the report's counts not shared yet: from the kept index
         timed("after: interests report (warm)", client.get, report)
         timed("after: interests report (shared)", client.get, report)
+        cache.clear()  # the edition page's reach not counted yet (the index is kept)
+        timed("edition page, reach counted (new)", client.get, page)
+        timed("edition page, reach shared (new)", client.get, page)
+        timed("edition page, search (new)", client.get, page, {"q": "agents"})
     return {name: statistics.median(values) for name, values in times.items()}
 
 

@@ -29,7 +29,11 @@ def test_an_uploaded_dump_is_ingested_and_its_counts_shown(editor_client: Client
 
     dump = Dump.objects.get()
     assert dump.status == Dump.Status.INGESTED and dump.name == seed_files[0].name
-    assert messages_of(response) == [f"Ingested {dump.name} (hf_text): 56 papers, 56 new, 0 enriched, 0 unchanged."]
+    today = timezone.localdate()
+    assert messages_of(response) == [
+        f"Ingested {dump.name} (hf_text): 56 papers, 56 new, 0 enriched, 0 unchanged.",
+        f"The 56 new papers go to today's edition ({today:%b} {today.day}, {today.year}), which is not sent yet.",
+    ]
     assert Paper.objects.count() == 56
     assert f">{dump.name}</a>" in response.content.decode()  # type: ignore[attr-defined]
 
