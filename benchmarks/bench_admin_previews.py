@@ -138,11 +138,11 @@ def plain_way() -> Iterator[None]:
         return found
 
     saved = (curation.preview_shared, selectors.interest_match_counts)
-    curation.preview_shared, selectors.interest_match_counts = preview, counts  # type: ignore[assignment]
+    curation.preview_shared, selectors.interest_match_counts = preview, counts
     try:
         yield
     finally:
-        curation.preview_shared, selectors.interest_match_counts = saved  # type: ignore[assignment]
+        curation.preview_shared, selectors.interest_match_counts = saved
 
 
 # --- measuring -----------------------------------------------------------------------------------------------

@@ -324,7 +324,7 @@ def _report(request: HttpRequest, result: DumpIngestResult) -> None:
 
 def _earlier(dump_id: int | None) -> str:
     """The earlier dump of the same bytes, by its name and when it came (its id is shown nowhere else)."""
-    dump = Dump.objects.filter(pk=dump_id).first()
+    dump = Dump.objects.filter(pk=dump_id).first() if dump_id is not None else None
     if dump is None:
         return "an earlier dump"
     at = timezone.localtime(dump.ingested_at)

@@ -224,7 +224,8 @@ def _position(request: HttpRequest, entry_id: int) -> int | None:
 def _back_to(edition_id: int, *, anchor: str = "", query: str = "") -> HttpResponse:
     """Back to the edition's page, with the search and filter the editor had (`query`: q and show only)."""
     url = reverse("admin:newsletter_edition_change", args=[edition_id])
-    kept = {name: value for name, value in QueryDict(query).items() if name in ("q", "show") and value}
+    asked = QueryDict(query)
+    kept = {name: str(asked.get(name, "")) for name in ("q", "show") if asked.get(name)}
     if kept:
         url = f"{url}?{urlencode(kept)}"
     return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 
 from newsletter.matching import InterestError, PaperIndex, compile_interest
 from newsletter.matching.scoring import score_interest
@@ -86,7 +86,7 @@ def coverage_of(*, edition: Edition) -> Coverage:
     return Coverage(edition, after_id, index_version, _digest(index_version, stats["order"], stats["picks"]))
 
 
-def _coverage_entries(*, edition: Edition, after: Edition | None):  # type: ignore[no-untyped-def]
+def _coverage_entries(*, edition: Edition, after: Edition | None) -> QuerySet[EditionPaper]:
     # As digests._coverage_index(approved_only=False): the visible papers of the editions in (after, edition].
     entries = EditionPaper.objects.filter(edition__issue_date__lte=edition.issue_date, paper__is_hidden=False)
     if after is not None:

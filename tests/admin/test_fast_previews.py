@@ -125,11 +125,11 @@ def test_a_finished_preview_is_shared_with_other_processes(edition: Edition, edi
         raise AssertionError("the shared preview should have been used")
 
     original = edition_index.coverage_index
-    edition_index.coverage_index = no_build  # type: ignore[assignment]
+    edition_index.coverage_index = no_build
     try:
         again = _preview(editor_client, edition, reader).context["rendered"]
     finally:
-        edition_index.coverage_index = original  # type: ignore[assignment]
+        edition_index.coverage_index = original
 
     assert again == shown
 
