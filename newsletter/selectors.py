@@ -20,7 +20,7 @@ from django.utils import timezone
 from newsletter.addresses import email_normalize
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
 from newsletter.services.digests import subscribers_due
-from newsletter.services.edition_index import interest_match_counts
+from newsletter.services.edition_index import interest_match_counts, interests_top_shared
 from newsletter.services.explanations import delivery_item_words
 from papers.selectors import paper_titles
 
@@ -152,7 +152,7 @@ def _interests_top_in_python(*, limit: int) -> list[tuple[str, int]]:
 
 def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestRow]]:
     """The top interests, each with how many visible papers of the latest edition it matches (0: none)."""
-    top = interests_top(limit=limit)
+    top = interests_top_shared(limit=limit, count=interests_top)
     edition = edition_latest()
     if edition is None:
         return None, [InterestRow(text, n, 0) for text, n in top]

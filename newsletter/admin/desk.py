@@ -21,7 +21,7 @@ from newsletter.matching import InterestError, compile_interest
 from newsletter.matching.scoring import score_interest
 from newsletter.models import Delivery, Edition, EditionPaper
 from newsletter.selectors import interests_top
-from newsletter.services.edition_index import coverage_index, coverage_of
+from newsletter.services.edition_index import coverage_index, coverage_of, interests_top_shared
 from papers.models import Listing
 
 # The estimate scores this many of the most common interests (a long tail of one-reader interests would
@@ -100,7 +100,7 @@ def _reach_estimated(*, edition: Edition) -> Reach:
     index = coverage_index(coverage=coverage_of(edition=edition))
     readers: Counter[int] = Counter()
     interests: dict[int, list[str]] = defaultdict(list)
-    for text, count in interests_top(limit=ESTIMATE_INTERESTS):  # the most common first
+    for text, count in interests_top_shared(limit=ESTIMATE_INTERESTS, count=interests_top):  # most common first
         try:
             scored = score_interest(index, compile_interest(text, acronyms=index.acronyms))
         except InterestError:

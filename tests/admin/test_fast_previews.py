@@ -14,7 +14,7 @@ from newsletter.models import Edition, EditionPaper
 from newsletter.services import edition_index
 from newsletter.services.curation import _personal_links_disabled, edition_preview, papers_hide
 from newsletter.services.digests import digest_preview
-from newsletter.services.edition_index import coverage_of, digest_preview_cached, edition_index_forget
+from newsletter.services.edition_index import coverage_index, coverage_of, digest_preview_cached, edition_index_forget
 from newsletter.services.editions import edition_move
 from tests.newsletter.conftest import subscriber_create
 
@@ -158,3 +158,31 @@ def test_the_interests_report_counts_from_the_kept_index(
     rows = {row.interest: row for row in response.context["rows"]}
     assert rows["large language models"].subscribers == 3 and rows["large language models"].matches
     assert len(builds) == 1
+
+
+def test_an_index_loaded_from_bytes_matches_as_the_built_one(edition: Edition) -> None:
+    from newsletter.services.index_sharing import index_from_bytes, index_to_bytes
+    from newsletter.services.matching import interest_matches, subscriber_picks
+
+    built = coverage_index(coverage=coverage_of(edition=edition))
+    loaded = index_from_bytes(index_to_bytes(built), acronyms=built.acronyms)
+    readers = [(n, [interest]) for n, interest in enumerate([*INTERESTS, "LLM agents", '"chain of thought"'])]
+
+    assert loaded is not None and len(loaded) == len(built) == 287
+    assert subscriber_picks(index=loaded, subscribers=readers) == subscriber_picks(index=built, subscribers=readers)
+    for interest in INTERESTS:
+        assert interest_matches(index=loaded, interest=interest) == interest_matches(index=built, interest=interest)
+
+
+def test_another_process_loads_the_shared_index_instead_of_building_it(
+    edition: Edition, editor_client: Client, builds: list[int]
+) -> None:
+    first, second = (subscriber_create(f"r{n}@example.org", INTERESTS[n:]) for n in range(2))
+    shown = _preview(editor_client, edition, second).context["rendered"]
+    edition_index_forget()  # as another process would start: nothing kept in memory
+
+    again = digest_preview_cached(edition=edition, subscriber=second)
+    other = _preview(editor_client, edition, first).context["rendered"]
+
+    assert len(builds) == 1 and other is not None and again is not None
+    assert _personal_links_disabled(again) == shown
