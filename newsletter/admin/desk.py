@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.matching import InterestError, compile_interest
@@ -141,6 +142,33 @@ def _passes(show: str, entry: EditionPaper, reach: Reach) -> bool:
     if show == "unread":
         return reach.of(entry.paper_id) == 0
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class DeskRow:
+    entry: EditionPaper
+    position: int  # 1 = the top, among all the edition's papers (not only those shown)
+    readers: int
+    matched: list[str]
+    actions: str  # the entry's URL prefix: + "top/", "up/", "feature/"...
+    paper_url: str
+
+
+def desk_rows(
+    *, edition: Edition, entries: list[EditionPaper], shown: list[EditionPaper], reach: Reach
+) -> list[DeskRow]:
+    """The rows of the papers shown. URLs are made from one reverse() each: per row, reversing them in the
+    template took two thirds of the page's time with 287 papers."""
+    positions = {entry.pk: n for n, entry in enumerate(entries, 1)}
+    actions = reverse("admin:newsletter_edition_entry", args=[edition.pk, 0, "x"]).removesuffix("0/x/")
+    paper = reverse("admin:papers_paper_change", args=[0]).removesuffix("0/change/")
+    return [
+        DeskRow(
+            entry, positions[entry.pk], reach.of(entry.paper_id), reach.interests.get(entry.paper_id, []),
+            f"{actions}{entry.pk}/", f"{paper}{entry.paper_id}/change/",
+        )
+        for entry in shown
+    ]  # fmt: skip
 
 
 def move_offset(*, entry: EditionPaper, position: int) -> int:

@@ -96,17 +96,13 @@ class EditionAdmin(admin.ModelAdmin):
         reach = desk.edition_reach(edition=edition)
         query, show = request.GET.get("q", "")[:200], request.GET.get("show", "")
         shown = desk.entries_shown(entries=entries, query=query, show=show, reach=reach)
-        positions = {entry.pk: n for n, entry in enumerate(entries, 1)}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": str(edition),
             "edition": edition,
             "entries": entries,
-            "rows": [
-                (entry, positions[entry.pk], reach.of(entry.paper_id), reach.interests.get(entry.paper_id, []))
-                for entry in shown
-            ],
+            "rows": desk.desk_rows(edition=edition, entries=entries, shown=shown, reach=reach),
             "reach": reach,
             "query": query,
             "show": show if show in desk.FILTERS else "",
