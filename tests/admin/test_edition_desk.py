@@ -26,7 +26,7 @@ def _order(edition: Edition) -> list[int]:
 
 
 def _shown(response: Any) -> list[EditionPaper]:
-    return [row[0] for row in response.context["rows"]]
+    return [row.entry for row in response.context["rows"]]
 
 
 def test_a_search_shows_only_the_papers_with_every_word(editor_client: Client, edition: Edition) -> None:
