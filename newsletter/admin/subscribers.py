@@ -130,7 +130,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not self._within(request, queryset, ACTION_LIMIT):
             return
         emails = list(queryset.values_list("email", flat=True))
-        added = sum(email_suppress(email=email, reason=Suppression.Reason.MANUAL) for email in emails)
+        by = f"suppressed by editor {request.user}"
+        added = sum(email_suppress(email=email, reason=Suppression.Reason.MANUAL, by=by) for email in emails)
         self.message_user(
             request, f"{added} address{'es' * (added != 1)} suppressed ({len(emails) - added} already were).",
             messages.SUCCESS,

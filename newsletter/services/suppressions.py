@@ -60,8 +60,9 @@ def email_unsuppress_erased(*, email: str) -> None:
     Suppression.objects.filter(email_hash__in=_all_hashes(email), reason=Suppression.Reason.ERASED).delete()
 
 
-def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
-    """Add the address; True if it was not suppressed before. Idempotent.
+def email_suppress(*, email: str, reason: Suppression.Reason, by: str = "") -> bool:
+    """Add the address; True if it was not suppressed before. Idempotent. `by`: who, for the subscriber's
+    history (an editor's name); the reason says what otherwise.
 
     An erasure's entry takes the new reason (True): a bounce or a complaint must outlast a later sign-up.
     """
@@ -74,7 +75,7 @@ def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
         with transaction.atomic():
             Suppression.objects.create(email_hash=email_hash(email), reason=reason)
             if reason != Suppression.Reason.ERASED:  # an erased subscriber has no history left to add to
-                suppression_event_record(email=email, reason_label=Suppression.Reason(reason).label)
+                suppression_event_record(email=email, reason_label=by or Suppression.Reason(reason).label)
     except IntegrityError:  # added concurrently: the outcome is the same
         return False
     return True

@@ -111,3 +111,15 @@ def test_subscribers_over_time_follow_the_events(django_capture_on_commit_callba
     assert counts.by_status["active"] == [1, 1, 2, 2, 2, 1, 1]
     assert counts.by_status["unsubscribed"] == [0, 0, 0, 0, 0, 1, 1]
     assert counts.by_status["pending"] == [0] * 7
+
+
+def test_an_editors_suppression_names_the_editor(
+    editor_client: Client, django_capture_on_commit_callbacks: Callable
+) -> None:
+    subscriber = _sign_up(django_capture_on_commit_callbacks)
+
+    editor_client.post(
+        "/admin/newsletter/subscriber/", {"action": "suppress", "_selected_action": [str(subscriber.pk)]}
+    )
+
+    assert _history(subscriber)[-1] == ("suppressed", "active", "active", "suppressed by editor ed")
