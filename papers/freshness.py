@@ -78,9 +78,18 @@ def _no_new_papers(now: datetime) -> str | None:
     local = timezone.localtime(newest) if newest else None
     since = f"since {local:%b} {local.day} at {local:%H:%M}" if local else "yet"
     return (
-        f"No new papers have arrived {since} (more than {hours:g} hours on a weekday). Check that dumps still "
+        f"No new papers have arrived {since} (more than {_duration(hours)} on a weekday). Check that dumps still "
         f"reach the dumps folder ({settings.PAPERBOY_DUMPS_DIR}) and that the scan runs."
     )
+
+
+def _duration(hours: float) -> str:
+    if hours >= 1:
+        return f"{hours:g} hour{'s' * (hours != 1)}"
+    minutes = hours * 60
+    if minutes >= 1:
+        return f"{minutes:.0f} minute{'s' * (round(minutes) != 1)}"
+    return f"{minutes * 60:.0f} seconds"
 
 
 def _repeated_dumps() -> list[str]:
