@@ -271,6 +271,10 @@ SITE_BUILT = {
     ("templates/newsletter/archive/edition_list.html", "entry.paper.get_absolute_url"): "this site's paper page",
     ("templates/newsletter/archive/feed_edition.html", "site_url"): "links.absolute('') + a paper page",
     ("templates/newsletter/archive/feed_paper.html", "site_url"): "links.absolute('') + {% url %}",
+    (
+        "templates/admin/newsletter/edition/detail.html",
+        "row.paper_url",
+    ): "reverse() of the paper's admin page (desk.py)",
     ("templates/admin/newsletter/edition/detail.html", "base"): "{% url 'admin:newsletter_edition_entry' … %}",
 }
 _VARIABLE_IN_URL_ATTRIBUTE = re.compile(r"""\b(?:href|src|action|formaction|srcset)\s*=\s*["']\{\{\s*([^}]+?)\s*\}\}""")
