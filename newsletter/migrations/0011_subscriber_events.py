@@ -40,7 +40,7 @@ def events_backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("newsletter", "0009_interest_vector_explanation_kind"),
+        ("newsletter", "0010_interest_labels"),
     ]
 
     operations = [
