@@ -172,13 +172,16 @@ def _outcomes_stamp(
 ) -> list[tuple[Delivery, TransientSendError]]:
     """Stamp each message the ESP answered for; return those that failed transiently, with their error."""
     transient: list[tuple[Delivery, TransientSendError]] = []
+    sent = [(outcome.key, outcome.message_id or "") for outcome in outcomes if outcome.error is None]
+    if sent:
+        stamper.stamp_sent(sent)
+        report.sent += len(sent)
     for outcome in outcomes:
         delivery: Delivery = outcome.key
         exc = outcome.error
         if exc is None:
-            stamper.stamp(delivery, Delivery.Status.SENT, message_id=outcome.message_id or "")
-            report.sent += 1
-        elif isinstance(exc, TransientSendError):
+            continue
+        if isinstance(exc, TransientSendError):
             report.retry_after = max(report.retry_after or 0, exc.retry_after or 0) or None
             transient.append((delivery, exc))
         elif isinstance(exc, AnymailRecipientsRefused):
@@ -367,6 +370,20 @@ class _Stamper:
         with connection.cursor() as cursor:
             cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
 
+    def stamp_sent(self, sent: list[tuple[Delivery, str]]) -> None:
+        """Stamp the messages the ESP accepted (delivery, its message id), all that arrived since the last stamp.
+
+        With many in flight, answers arrive together: on PostgreSQL one UPDATE stamps them all (one round
+        trip, one commit), before any of their slots is reused, so a stamp is as immediate as one per message.
+        """
+        if len(sent) == 1 or self._direct is None:
+            for delivery, message_id in sent:
+                self.stamp(delivery, Delivery.Status.SENT, message_id=message_id)
+            return
+        ids = "{" + ",".join(str(delivery.pk) for delivery, _ in sent) + "}"
+        message_ids = "{" + ",".join(_array_text(message_id[:255]) for _, message_id in sent) + "}"
+        self._direct.execute(_stamp_sent_many_sql(), [ids, message_ids, timezone.now(), self.claim])
+
 
 _statement_numbers = itertools.count()
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
@@ -430,6 +447,22 @@ class _DirectStatements:
                 raise psycopg.errors.error_from_result(result, encoding=self._encoding)
             self._names[sql] = name
         return name
+
+
+def _array_text(value: str) -> str:
+    """One element of a PostgreSQL text array literal, quoted."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@cache
+def _stamp_sent_many_sql() -> str:
+    """PostgreSQL: stamp rows sent, by id with their message ids ($1, $2 arrays), at $3, guarded by claim $4."""
+    quote = connection.ops.quote_name
+    return (
+        f"UPDATE {quote(Delivery._meta.db_table)} AS d SET status = 'sent', error = '', esp_message_id = v.message_id, "
+        "sent_at = $3 FROM unnest($1::bigint[], $2::text[]) AS v(id, message_id) "
+        "WHERE d.id = v.id AND (d.claim = $4 AND d.status = 'sending') IS TRUE"
+    )
 
 
 @cache
