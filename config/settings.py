@@ -211,6 +211,9 @@ PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0
 PAPERBOY_SEND_THROTTLE_WAIT_SECONDS = env.float("PAPERBOY_SEND_THROTTLE_WAIT_SECONDS", default=30.0)
 # Pending rows older than this that no task picked up (the broker lost them) are queued again by the tick.
 PAPERBOY_PENDING_REDISPATCH_SECONDS = env.int("PAPERBOY_PENDING_REDISPATCH_SECONDS", default=300)
+# 0: the digest tick plans every due subscriber itself. A number: the tick cuts the active subscribers into id
+# ranges of about this many and queues one planning task per range, which any worker runs (many hosts plan).
+PAPERBOY_PLAN_SHARD_SUBSCRIBERS = env.int("PAPERBOY_PLAN_SHARD_SUBSCRIBERS", default=0)
 # Empty: the digest tick runs at minutes */15. A number of seconds overrides it (end-to-end tests use 2).
 PAPERBOY_DIGEST_TICK_SECONDS = env.float("PAPERBOY_DIGEST_TICK_SECONDS", default=0.0)
 PAPERBOY_LIST_ID = env.str("PAPERBOY_LIST_ID", default="Paperboy digest <digest.paperboy.localhost>")
