@@ -32,6 +32,7 @@ class EspStandIn:
     faults: deque[Fault] = field(default_factory=deque)
     inactive: set[str] = field(default_factory=set)
     accepted: list[dict[str, Any]] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each, in the same order
     requests: int = 0
     delay_seconds: float = 0.0  # every accepted message takes this long, like a slow ESP
     in_flight: int = 0  # accepted messages whose answer is still being delayed
@@ -98,6 +99,7 @@ class EspStandIn:
         message_id = str(uuid.uuid4())
         with self.lock:
             self.accepted.append({**payload, "MessageID": message_id})
+            self.accepted_at.append(time.monotonic())
         _reply(
             request,
             200,
