@@ -455,6 +455,8 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     from newsletter.models import Delivery
     from newsletter.services import inflight, rendering, sending
 
+    if queued:
+        _renderers_warm()  # a worker that has sent before: the shared parts rendered (not a phase's first seconds)
     timer = PhaseTimer()
     sending._claim = timer.wrap("claim", sending._claim)
     sending.message_send = timer.wrap("backend", sending.message_send)  # in the window's threads when W > 1
@@ -490,6 +492,19 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
         "phases": dict(timer.seconds),
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _renderers_warm() -> None:
+    """Render one pending digest of each coverage (nothing is sent or stamped): a long-running worker process
+    keeps the renderers' shared parts, rendered once per edition (docs/performance.md)."""
+    from newsletter.models import Delivery
+    from newsletter.services.sending import renderer_for
+
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).select_related("subscriber", "edition")
+    for coverage in pending.order_by().values_list("edition_id", "covers_after_id").distinct():
+        delivery = pending.filter(edition_id=coverage[0], covers_after_id=coverage[1]).first()
+        if delivery is not None:
+            renderer_for(delivery).render(delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers)
 
 
 def _chunks_from_stdin() -> Iterator[list[int]]:

@@ -122,7 +122,7 @@ def phase_run(
             busy -= 1 if victim.holding else 0
         while open_for_more and idle and chunks:
             sender = idle.pop()
-            sender.holding = chunks.popleft()
+            sender.holding = _take(chunks, ONE_AT_A_TIME_CHUNK if phase.window == 1 else chunk)
             _tell(sender, "ids " + json.dumps(sender.holding))
             busy += 1
         if busy == 0 and (not open_for_more or not chunks):
@@ -208,6 +208,17 @@ def _phase_figures(
         "killed_chunks": killed_chunks,
         "load_average_after": os.getloadavg()[0],
     }
+
+
+# One message at a time sends about 7 a second: a task of this many ids ends within the phase.
+ONE_AT_A_TIME_CHUNK = 50
+
+
+def _take(chunks: deque[list[int]], size: int) -> list[int]:
+    taken = chunks.popleft()
+    if len(taken) > size:
+        chunks.appendleft(taken[size:])
+    return taken[:size]
 
 
 def _fleet_rate_reset(env: dict[str, str]) -> None:
@@ -316,6 +327,10 @@ def report(runs: list[dict[str, Any]]) -> None:
             f"{statistics.median(p['standin_cpu_ms_per_message'] for p in each):.2f} ms, PostgreSQL "
             f"{statistics.median(p['postgres_cpu_ms_per_message'] for p in each):.2f} ms"
         )
+        phases = {name: statistics.median(p["worker_phases_seconds"].get(name, 0.0) for p in each)
+                  for name in phase["worker_phases_seconds"]}  # fmt: skip
+        print("    worker time (summed over workers; backend: over threads): "
+              + " ".join(f"[{k} {v:.1f} s]" for k, v in phases.items()))
     for run in runs:
         print(f"  run: ledger {run['ledger']}, addresses with two emails {run['esp']['addresses_with_two_or_more']}, "
               f"sending end to end {run['sending_seconds_end_to_end']:.1f} s, load before {run['load_average_before']}")
