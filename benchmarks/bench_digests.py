@@ -504,7 +504,9 @@ def _renderers_warm() -> None:
     for coverage in pending.order_by().values_list("edition_id", "covers_after_id").distinct():
         delivery = pending.filter(edition_id=coverage[0], covers_after_id=coverage[1]).first()
         if delivery is not None:
-            renderer_for(delivery).render(delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers)
+            renderer_for(delivery).render(
+                delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
+            )
 
 
 def _chunks_from_stdin() -> Iterator[list[int]]:
@@ -873,7 +875,7 @@ def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
     if args.stage == "pending":
         return stage_pending()  # type: ignore[return-value]
     if args.stage == "recover":
-        return stage_recover()  # type: ignore[return-value]
+        return stage_recover()
     raise SystemExit(f"unknown stage {args.stage}")
 
 

@@ -32,7 +32,6 @@ import threading
 import time
 import urllib.request
 from collections import deque
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,8 +269,13 @@ def default_phases(*, window: int, short: float, long: float, rated: float, acco
         Phase(f"in flight {window}", window, long),
         Phase("in flight 1, again", 1, short),
         Phase(f"in flight {window}, again", window, long),
-        Phase(f"in flight {window}, account {account_rate:g}/s, first host killed", window, rated,
-              rate=account_rate, kill_at=rated / 2),  # fmt: skip
+        Phase(
+            f"in flight {window}, account {account_rate:g}/s, first host killed",
+            window,
+            rated,
+            rate=account_rate,
+            kill_at=rated / 2,
+        ),
         Phase(f"in flight {window}, the rest", window, None),
     ]
 
@@ -329,8 +333,12 @@ def report(runs: list[dict[str, Any]]) -> None:
         )
         phases = {name: statistics.median(p["worker_phases_seconds"].get(name, 0.0) for p in each)
                   for name in phase["worker_phases_seconds"]}  # fmt: skip
-        print("    worker time (summed over workers; backend: over threads): "
-              + " ".join(f"[{k} {v:.1f} s]" for k, v in phases.items()))
+        print(
+            "    worker time (summed over workers; backend: over threads): "
+            + " ".join(f"[{k} {v:.1f} s]" for k, v in phases.items())
+        )
     for run in runs:
-        print(f"  run: ledger {run['ledger']}, addresses with two emails {run['esp']['addresses_with_two_or_more']}, "
-              f"sending end to end {run['sending_seconds_end_to_end']:.1f} s, load before {run['load_average_before']}")
+        print(
+            f"  run: ledger {run['ledger']}, addresses with two emails {run['esp']['addresses_with_two_or_more']}, "
+            f"sending end to end {run['sending_seconds_end_to_end']:.1f} s, load before {run['load_average_before']}"
+        )

@@ -203,9 +203,10 @@ PAPERBOY_RETRY_BACKOFF_CAP_SECONDS = env.int("PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
 # a crash at most this many rows per batch are in doubt. See docs/operations.md for sizing it.
 PAPERBOY_SEND_IN_FLIGHT = env.int("PAPERBOY_SEND_IN_FLIGHT", default=16)
 # Messages per second for the whole fleet (every worker on every host, shared through Redis): "" for no
-# limit, "200", or per ESP "postmark=200,amazon_ses=14". At most rate x BURST_SECONDS messages go at once.
+# limit, "200", or per ESP "postmark=200,amazon_ses=14". At most rate x BURST_SECONDS messages (at least one)
+# go at once: 0 spaces every message 1/rate apart.
 PAPERBOY_SEND_RATE = env.str("PAPERBOY_SEND_RATE", default="")
-PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0.05)
+PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0.0)
 # Longest a message waits for its send slot (a 429's pause, a long queue at the rate) before its batch puts
 # the rest back for a retry with backoff instead of holding a worker.
 PAPERBOY_SEND_THROTTLE_WAIT_SECONDS = env.float("PAPERBOY_SEND_THROTTLE_WAIT_SECONDS", default=30.0)

@@ -86,7 +86,7 @@ class SendRateConfig:
 
 
 def esp_name(backend: str) -> str:
-    """"anymail.backends.postmark.EmailBackend" -> "postmark"; any other backend is named by its path."""
+    """ "anymail.backends.postmark.EmailBackend" -> "postmark"; any other backend is named by its path."""
     parts = backend.split(".")
     if len(parts) >= 4 and parts[0] == "anymail" and parts[1] == "backends":
         return parts[2]

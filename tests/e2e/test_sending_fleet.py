@@ -78,7 +78,7 @@ def test_two_hosts_share_the_rate_and_one_killed_mid_run_leaves_nobody_two_email
     )
     counts = Counter(Delivery.objects.values_list("status", flat=True))
     per_address = Counter(m["To"] for m in esp.accepted)
-    summary = {
+    summary: dict[str, Any] = {
         "subscribers_due": subscribers,
         "window": WINDOW,
         "rate": RATE,

@@ -100,9 +100,8 @@ def subscriber_create(email: str, interests: list[str], **fields: object) -> Sub
 @pytest.fixture
 def esp(settings: object) -> object:
     """The loopback ESP stand-in, with Postmark's anymail backend pointed at it."""
-    from tests.esp_standin import EspStandIn
-
     from newsletter.send_rate import send_rate
+    from tests.esp_standin import EspStandIn
 
     standin = EspStandIn().start()
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.conf import LazySettings
 from django.utils import timezone
@@ -36,7 +38,7 @@ def test_shards_cover_every_active_subscriber_once() -> None:
     assert len(shards) == 4
     covered = [pk for pk in ids if any(s.id_from <= pk < s.id_to for s in shards)]
     assert covered == ids
-    assert all(a.id_to == b.id_from for a, b in zip(shards, shards[1:], strict=False))  # no overlap, no gap
+    assert all(a.id_to == b.id_from for a, b in itertools.pairwise(shards))  # no overlap, no gap
     assert plan_shards(subscribers_per_shard=100) == [Shard(ids[0], ids[-1] + 1)]
 
 
@@ -62,9 +64,7 @@ def test_shards_plan_what_one_run_plans_and_running_them_again_plans_nothing() -
     assert sum(r.planned + r.skipped for r in again) == 0  # the ledger's unique key: nobody twice
 
 
-def test_the_tick_queues_one_planning_task_per_shard(
-    settings: LazySettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_tick_queues_one_planning_task_per_shard(settings: LazySettings, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.PAPERBOY_PLAN_SHARD_SUBSCRIBERS = 3
     _readers(7)
     queued: list[tuple[str, int, int]] = []

@@ -118,7 +118,7 @@ def test_a_429_longer_than_a_worker_waits_puts_the_batch_back_and_holds_every_ba
     second = deliveries_send(delivery_ids=ids[1:])  # another batch (any worker): the fleet is paused
 
     assert first.retry_ids == ids[:1] and first.retry_after == 60
-    assert second.sent == 0 and second.retry_ids == ids[1:] and second.retry_after > 5
+    assert second.sent == 0 and second.retry_ids == ids[1:] and (second.retry_after or 0) > 5
     assert esp.requests == 1  # the second batch did not call the ESP during the pause
     send_rate().reset()
     assert deliveries_send(delivery_ids=ids).sent == 2
@@ -146,3 +146,24 @@ def test_recovery_of_a_window_settles_its_lowest_unstamped_rows_and_puts_the_oth
     assert [statuses[pk] for pk in (ids[1], ids[3], ids[4])] == ["failed"] * 3  # the window: in doubt
     assert [statuses[pk] for pk in ids[5:]] == ["pending"] * 2  # never handed over
     assert counts == {"sent": 1, "in_doubt": 3, "pending": 2}
+
+
+def test_requests_look_in_the_environment_only_when_something_is_there(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    import os
+
+    from newsletter.services.inflight import requests_environment_used
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name.lower() in {"requests_ca_bundle", "curl_ca_bundle", "netrc"}:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no .netrc there
+    requests_environment_used.cache_clear()
+    try:
+        assert requests_environment_used() is False
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+        requests_environment_used.cache_clear()
+        assert requests_environment_used() is True  # then every session keeps trust_env and uses the proxy
+    finally:
+        requests_environment_used.cache_clear()
