@@ -814,6 +814,7 @@ def main() -> None:
     parser.add_argument("--account-rate", type=float, default=200.0, help="--esp: the limited account's rate")
     parser.add_argument("--phase-seconds", default="20,30,60", help="--esp: in flight 1, in flight W, rated")
     parser.add_argument("--warm", type=float, default=5.0, help="--esp: seconds of each phase not counted")
+    parser.add_argument("--rate-margin", type=float, default=0.0, help="--esp: PAPERBOY_SEND_RATE this much under")
     args = parser.parse_args()
     if args.stage:
         print(json.dumps(_run_stage(args)))
@@ -845,7 +846,7 @@ def _esp_main(args: argparse.Namespace) -> None:
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
     short, long, rated = (float(s) for s in args.phase_seconds.split(","))
     phases = esp_pace.default_phases(window=args.window, short=short, long=long, rated=rated,
-                                     account_rate=args.account_rate)  # fmt: skip
+                                     account_rate=args.account_rate, margin=args.rate_margin)  # fmt: skip
     everything = []
     for size in (int(s) for s in args.subscribers.split(",")):
         runs = []

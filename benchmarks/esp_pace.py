@@ -46,7 +46,8 @@ class Phase:
     name: str
     window: int
     seconds: float | None  # None: until every chunk is sent
-    rate: float = 0.0  # the account's and PAPERBOY_SEND_RATE; 0: no limit
+    rate: float = 0.0  # the account's limit (messages per second); 0: no limit
+    send_rate: float = 0.0  # PAPERBOY_SEND_RATE: the account's, or a little under it (--rate-margin)
     kill_at: float | None = None  # seconds into the phase: SIGKILL the first host
 
 
@@ -94,7 +95,7 @@ def phase_run(
     phase: Phase, *, chunks: deque[list[int]], standin: Standin, hosts: int, chunk: int, warm: float
 ) -> dict[str, Any]:
     """Feed chunks to `hosts` fresh send workers for the phase's time; what the stand-in and workers saw."""
-    env = _sender_env(standin=standin, window=phase.window, rate=phase.rate, chunk=chunk)
+    env = _sender_env(standin=standin, window=phase.window, rate=phase.send_rate or phase.rate, chunk=chunk)
     standin.call("/config", {"rate": phase.rate, "burst": 1.0})
     _fleet_rate_reset(env)
     command = [sys.executable, BENCH, "--stage", "send-worker", "--queued", "--workers", str(hosts)]
@@ -263,19 +264,21 @@ def _stage(name: str, *extra: str) -> Any:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def default_phases(*, window: int, short: float, long: float, rated: float, account_rate: float) -> list[Phase]:
-    return [
+def default_phases(
+    *, window: int, short: float, long: float, rated: float, account_rate: float, margin: float = 0.0
+) -> list[Phase]:
+    """The alternating comparison (phases 1-4; none when `short` and `long` are 0), the rated phase, the rest."""
+    send_rate = account_rate * (1 - margin)
+    rated_name = f"in flight {window}, account {account_rate:g}/s, PAPERBOY_SEND_RATE {send_rate:g}, first host killed"
+    compared = [
         Phase("in flight 1", 1, short),
         Phase(f"in flight {window}", window, long),
         Phase("in flight 1, again", 1, short),
         Phase(f"in flight {window}, again", window, long),
-        Phase(
-            f"in flight {window}, account {account_rate:g}/s, first host killed",
-            window,
-            rated,
-            rate=account_rate,
-            kill_at=rated / 2,
-        ),
+    ]
+    return [
+        *(compared if short or long else []),
+        Phase(rated_name, window, rated, rate=account_rate, send_rate=send_rate, kill_at=rated / 2),
         Phase(f"in flight {window}, the rest", window, None),
     ]
 
