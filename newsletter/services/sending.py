@@ -146,7 +146,13 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
                 stamper.stamp(delivery, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
                 report.suppressed += 1
                 continue
-            message = _digest_message(delivery, links_at)  # rendered while the messages in flight wait
+            try:
+                message = _digest_message(delivery, links_at)  # rendered while the messages in flight wait
+            except Exception as exc:  # a digest that cannot be rendered fails, not the batch
+                logger.warning("delivery %s could not be rendered: %s", delivery.pk, exc)
+                stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+                report.failed += 1
+                continue
             retry += _outcomes_stamp(window.ready(), stamper, report)  # stamped before their slots are reused
             if retry:  # the ESP is unwell: start nothing more, settle what is in flight, put the rest back
                 unsent = claimed[position:]

@@ -167,3 +167,27 @@ def test_requests_look_in_the_environment_only_when_something_is_there(
         assert requests_environment_used() is True  # then every session keeps trust_env and uses the proxy
     finally:
         requests_environment_used.cache_clear()
+
+
+def test_a_digest_that_cannot_be_rendered_fails_alone_and_the_rest_go(
+    esp: EspStandIn, settings: LazySettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsletter.services import sending
+
+    settings.PAPERBOY_SEND_IN_FLIGHT = 4
+    ids = sorted(_planned(4))
+    build = sending._digest_message
+
+    def broken_for_the_second(delivery: Delivery, links_at: tuple[str, str]) -> object:
+        if delivery.pk == ids[1]:
+            raise ValueError("a template error")
+        return build(delivery, links_at)
+
+    monkeypatch.setattr(sending, "_digest_message", broken_for_the_second)
+
+    report = deliveries_send(delivery_ids=ids)
+
+    assert (report.sent, report.failed) == (3, 1)
+    broken = Delivery.objects.get(pk=ids[1])
+    assert broken.status == Delivery.Status.FAILED and "a template error" in broken.error
+    assert len(esp.accepted) == 3
