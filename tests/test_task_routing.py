@@ -24,6 +24,7 @@ EMAIL_TASKS = [
     "newsletter.tasks.digest_tick",
     "newsletter.tasks.digest_plan_shard",
     "newsletter.tasks.deliveries_send",
+    "newsletter.tasks.first_digest_send",
 ]
 
 
