@@ -20,6 +20,10 @@ database creation): the five seed dumps ingested through `dump_ingest_file`, an 
     backend) and stamping each; render, hand-off and stamp times are summed inside the workers.
 
 The daily run is plan + hand-off (hand-off includes rendering). Figures printed are medians over repeats.
+
+With --esp, the digests are sent instead through anymail's real HTTP path to a loopback ESP stand-in that
+answers in 100 ms +- 30 ms and enforces an account rate: one message in flight per worker against many, an
+account limit, a worker host killed mid-run (see benchmarks/esp_pace.py).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ _STOP = frozenset(
 def _django(*, create: bool) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     os.environ["DATABASE_URL"] = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/paperboy"
-    os.environ["EMAIL_BACKEND"] = DISCARD_BACKEND
+    os.environ["EMAIL_BACKEND"] = os.environ.get("BENCH_EMAIL_BACKEND") or DISCARD_BACKEND
     sys.path.insert(0, str(REPO_DIR))
     import django
 
@@ -449,11 +453,15 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     from django.conf import settings
 
     from newsletter.models import Delivery
-    from newsletter.services import rendering, sending
+    from newsletter.services import inflight, rendering, sending
 
+    if queued:
+        _renderers_warm()  # a worker that has sent before: the shared parts rendered (not a phase's first seconds)
     timer = PhaseTimer()
     sending._claim = timer.wrap("claim", sending._claim)
-    sending.message_send = timer.wrap("backend", sending.message_send)
+    sending.message_send = timer.wrap("backend", sending.message_send)  # in the window's threads when W > 1
+    inflight.SendWindow.ready = timer.wrap("waiting for a free slot", inflight.SendWindow.ready)  # type: ignore[method-assign]
+    inflight.SendWindow.drain = timer.wrap("waiting for the last in flight", inflight.SendWindow.drain)  # type: ignore[method-assign]
     sending._Stamper.stamp = timer.wrap("stamp", sending._Stamper.stamp)  # type: ignore[method-assign]
     rendering.DigestRenderer.render = timer.wrap("render", rendering.DigestRenderer.render)  # type: ignore[method-assign]
     if queued:
@@ -484,6 +492,21 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
         "phases": dict(timer.seconds),
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _renderers_warm() -> None:
+    """Render one pending digest of each coverage (nothing is sent or stamped): a long-running worker process
+    keeps the renderers' shared parts, rendered once per edition (docs/performance.md)."""
+    from newsletter.models import Delivery
+    from newsletter.services.sending import renderer_for
+
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).select_related("subscriber", "edition")
+    for coverage in pending.order_by().values_list("edition_id", "covers_after_id").distinct():
+        delivery = pending.filter(edition_id=coverage[0], covers_after_id=coverage[1]).first()
+        if delivery is not None:
+            renderer_for(delivery).render(
+                delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
+            )
 
 
 def _chunks_from_stdin() -> Iterator[list[int]]:
@@ -626,7 +649,24 @@ def stage_check() -> dict[str, Any]:
 
     from newsletter.models import Delivery
 
-    return dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    counts["failed in doubt"] = Delivery.objects.filter(status="failed", error__startswith="in doubt").count()
+    return counts
+
+
+def stage_pending() -> list[int]:
+    _django(create=False)
+    from newsletter.models import Delivery
+
+    return list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+
+
+def stage_recover() -> dict[str, int]:
+    """The recovery job, as it runs once the lease of a dead worker's rows is over (here: at once)."""
+    _django(create=False)
+    from newsletter.services.sending import deliveries_recover
+
+    return deliveries_recover(lease_seconds=0)
 
 
 # --- orchestration --------------------------------------------------------------------------------------
@@ -767,9 +807,20 @@ def main() -> None:
     parser.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--at", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--esp", action="store_true", help="send through anymail to a loopback ESP (esp_pace.py)")
+    parser.add_argument("--window", type=int, default=64, help="--esp: PAPERBOY_SEND_IN_FLIGHT of the W phases")
+    parser.add_argument("--hosts", type=int, default=2, help="--esp: send worker processes")
+    parser.add_argument("--chunk", type=int, default=2000, help="--esp: delivery ids per send task")
+    parser.add_argument("--account-rate", type=float, default=200.0, help="--esp: the limited account's rate")
+    parser.add_argument("--phase-seconds", default="20,30,60", help="--esp: in flight 1, in flight W, rated")
+    parser.add_argument("--warm", type=float, default=5.0, help="--esp: seconds of each phase not counted")
+    parser.add_argument("--rate-margin", type=float, default=0.0, help="--esp: PAPERBOY_SEND_RATE this much under")
     args = parser.parse_args()
     if args.stage:
         print(json.dumps(_run_stage(args)))
+        return
+    if args.esp:
+        _esp_main(args)
         return
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}", flush=True)
     everything: list[dict[str, Any]] = []
@@ -788,6 +839,27 @@ def main() -> None:
             args.json.write_text(json.dumps(everything, indent=2))
 
 
+def _esp_main(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(REPO_DIR))
+    from benchmarks import esp_pace
+
+    print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
+    short, long, rated = (float(s) for s in args.phase_seconds.split(","))
+    phases = esp_pace.default_phases(window=args.window, short=short, long=long, rated=rated,
+                                     account_rate=args.account_rate, margin=args.rate_margin)  # fmt: skip
+    everything = []
+    for size in (int(s) for s in args.subscribers.split(",")):
+        runs = []
+        for attempt in range(args.repeat):
+            print(f"  {size:,} subscribers, run {attempt + 1}:", flush=True)
+            runs.append(esp_pace.run_once(size=size, seed=args.seed, hosts=args.hosts, chunk=args.chunk,
+                                          warm=args.warm, phases=phases, delay=0.1, jitter=0.03))  # fmt: skip
+        esp_pace.report(runs)
+        everything.append(runs)
+        if args.json:
+            args.json.write_text(json.dumps(everything, indent=2))
+
+
 def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
     if args.stage == "setup":
         return stage_setup(size=args.size, seed=args.seed)
@@ -801,6 +873,10 @@ def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
         return stage_send_worker(worker=args.worker, workers=args.workers, queued=args.queued)
     if args.stage == "check":
         return stage_check()
+    if args.stage == "pending":
+        return stage_pending()  # type: ignore[return-value]
+    if args.stage == "recover":
+        return stage_recover()
     raise SystemExit(f"unknown stage {args.stage}")
 
 

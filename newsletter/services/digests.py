@@ -88,8 +88,15 @@ def subscribers_due(*, at: datetime, latest: Edition) -> QuerySet[Subscriber]:
     return Subscriber.objects.filter(due, has_new, status=Subscriber.Status.ACTIVE)
 
 
-def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
+def digest_plan(
+    *,
+    at: datetime | None = None,
+    on_written: Callable[[list[int]], object] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> PlanReport:
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
+
+    `id_range` (from, to): only the subscribers with from <= id < to (a shard: services/plan_shards.py).
 
     `on_written` gets the pending ids of each chunk of rows once they are committed (handed on when the next
     chunk has been matched, from this thread): sending starts on the first 1,000 digests (chunks then double, up
@@ -106,7 +113,10 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
     with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap(), on_written=on_written) as writer:
-        for chunk in _chunks(subscribers_due(at=at, latest=latest)):
+        due = subscribers_due(at=at, latest=latest)
+        if id_range is not None:
+            due = due.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+        for chunk in _chunks(due):
             report.due += len(chunk)
             by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
             for row in chunk:

@@ -1,10 +1,11 @@
 """Sending digests: claim ledger rows, send each outside any transaction, stamp each at once.
 
 A batch claims its rows (status "sending", a claim id) with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
-never send the same row. It then sends in id order and stamps every message as soon as the ESP answers. If the
-worker dies, only the batch's lowest-id row still "sending" can have reached the ESP without a stamp: the
-recovery job settles it from the ESP's tracking events, or records it as a failure in doubt, and returns the
-rows after it (never attempted) to "pending". Nothing is resent blindly.
+never send the same row. It then sends in id order, up to PAPERBOY_SEND_IN_FLIGHT messages at once (W, see
+services/inflight.py), at the fleet's rate (newsletter/send_rate.py), and stamps every message as soon as the
+ESP answers. If the worker dies, only the batch's W lowest-id rows still "sending" can have reached the ESP
+without a stamp: the recovery job settles them from the ESP's tracking events, or records them as failures in
+doubt, and returns the rows after them (never attempted) to "pending". Nothing is resent blindly.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
-from uuid import uuid4
 
 import orjson
 import psycopg
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +35,8 @@ from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.mail_headers import message_id
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
+from newsletter.send_rate import send_rate
+from newsletter.services.inflight import Outcome, SendWindow, claim_new, claim_window, in_flight_window
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
 
@@ -44,9 +46,10 @@ logger = logging.getLogger(__name__)
 class TransientSendError(Exception):
     """The ESP or the network failed in a way that a later attempt may not (5xx, 429, timeout)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status  # the HTTP status when the ESP answered (429: slow down, the whole fleet)
 
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientSendError, ConnectionError, TimeoutError)
@@ -59,7 +62,7 @@ def classify_send_error(exc: Exception) -> Exception:
     if isinstance(exc, AnymailRequestsAPIError):
         status = exc.status_code
         if status is None or status >= 500 or status == 429:
-            return TransientSendError(str(exc), retry_after=_retry_after(exc))
+            return TransientSendError(str(exc), retry_after=_retry_after(exc), status=status)
         return exc
     if isinstance(exc, AnymailAPIError) and isinstance(exc.__cause__, (ConnectionError, TimeoutError)):
         return TransientSendError(str(exc))
@@ -128,39 +131,75 @@ def _gc_settle() -> None:
 
 def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     report = SendReport()
-    claim = uuid4().hex
+    window_size = in_flight_window()
+    claim = claim_new(window=window_size)
     claimed = _claim(delivery_ids, claim)
     if not claimed:
         return report
     refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
     _renderers_refresh(claimed)
     links_at = links.reverse_state()
-    with _Stamper(claim) as stamper, get_connection() as esp:
+    with _Stamper(claim) as stamper, _send_window(window_size) as window:
+        retry: list[tuple[Delivery, TransientSendError]] = []  # the ESP could not take these now
+        unsent: list[Delivery] = []  # never handed over (the ESP was unwell): back to pending too
         for position, delivery in enumerate(claimed):
             if email_normalize(delivery.subscriber.email) in refused or not delivery.subscriber.is_mailable:
                 stamper.stamp(delivery, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
                 report.suppressed += 1
                 continue
             try:
-                message_id = message_send(_digest_message(delivery, links_at), connection=esp)
-            except TransientSendError as exc:
-                report.retry_ids, report.retry_after = (
-                    _release(claimed[position:], claim, str(exc)),
-                    exc.retry_after,
-                )
-                break
-            except AnymailRecipientsRefused as exc:
-                stamper.stamp(delivery, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
-                email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
-                report.failed += 1
-            except Exception as exc:  # a permanent error fails this delivery, not the batch
-                logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
+                message = _digest_message(delivery, links_at)  # rendered while the messages in flight wait
+            except Exception as exc:  # a digest that cannot be rendered fails, not the batch
+                logger.warning("delivery %s could not be rendered: %s", delivery.pk, exc)
                 stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
                 report.failed += 1
-            else:
-                stamper.stamp(delivery, Delivery.Status.SENT, message_id=message_id or "")
-                report.sent += 1
+                continue
+            retry += _outcomes_stamp(window.ready(), stamper, report)  # stamped before their slots are reused
+            if retry:  # the ESP is unwell: start nothing more, settle what is in flight, put the rest back
+                unsent = claimed[position:]
+                break
+            window.submit(delivery, message)
+        retry += _outcomes_stamp(window.drain(), stamper, report)
+        if retry:
+            report.retry_ids = _release([d for d, _ in retry] + unsent, claim, str(retry[0][1]))
     return report
+
+
+def _send_window(size: int) -> SendWindow:
+    return SendWindow(
+        size=size,
+        send=lambda message, esp: message_send(message, connection=esp),
+        rate=send_rate(),
+        longest_wait=settings.PAPERBOY_SEND_THROTTLE_WAIT_SECONDS,
+    )
+
+
+def _outcomes_stamp(
+    outcomes: list[Outcome], stamper: _Stamper, report: SendReport
+) -> list[tuple[Delivery, TransientSendError]]:
+    """Stamp each message the ESP answered for; return those that failed transiently, with their error."""
+    transient: list[tuple[Delivery, TransientSendError]] = []
+    sent = [(outcome.key, outcome.message_id or "") for outcome in outcomes if outcome.error is None]
+    if sent:
+        stamper.stamp_sent(sent)
+        report.sent += len(sent)
+    for outcome in outcomes:
+        delivery: Delivery = outcome.key
+        exc = outcome.error
+        if exc is None:
+            continue
+        if isinstance(exc, TransientSendError):
+            report.retry_after = max(report.retry_after or 0, exc.retry_after or 0) or None
+            transient.append((delivery, exc))
+        elif isinstance(exc, AnymailRecipientsRefused):
+            stamper.stamp(delivery, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
+            email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
+            report.failed += 1
+        else:  # a permanent error fails this delivery, not the batch
+            logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
+            stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            report.failed += 1
+    return transient
 
 
 def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
@@ -340,6 +379,20 @@ class _Stamper:
         with connection.cursor() as cursor:
             cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
 
+    def stamp_sent(self, sent: list[tuple[Delivery, str]]) -> None:
+        """Stamp the messages the ESP accepted (delivery, its message id), all that arrived since the last stamp.
+
+        With many in flight, answers arrive together: on PostgreSQL one UPDATE stamps them all (one round
+        trip, one commit), before any of their slots is reused, so a stamp is as immediate as one per message.
+        """
+        if len(sent) == 1 or self._direct is None:
+            for delivery, message_id in sent:
+                self.stamp(delivery, Delivery.Status.SENT, message_id=message_id)
+            return
+        ids = "{" + ",".join(str(delivery.pk) for delivery, _ in sent) + "}"
+        message_ids = "{" + ",".join(_array_text(message_id[:255]) for _, message_id in sent) + "}"
+        self._direct.execute(_stamp_sent_many_sql(), [ids, message_ids, timezone.now(), self.claim])
+
 
 _statement_numbers = itertools.count()
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
@@ -405,6 +458,22 @@ class _DirectStatements:
         return name
 
 
+def _array_text(value: str) -> str:
+    """One element of a PostgreSQL text array literal, quoted."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@cache
+def _stamp_sent_many_sql() -> str:
+    """PostgreSQL: stamp rows sent, by id with their message ids ($1, $2 arrays), at $3, guarded by claim $4."""
+    quote = connection.ops.quote_name
+    return (
+        f"UPDATE {quote(Delivery._meta.db_table)} AS d SET status = 'sent', error = '', esp_message_id = v.message_id, "
+        "sent_at = $3 FROM unnest($1::bigint[], $2::text[]) AS v(id, message_id) "
+        "WHERE d.id = v.id AND (d.claim = $4 AND d.status = 'sending') IS TRUE"
+    )
+
+
 @cache
 def _stamp_sql(vendor: str, *, sent: bool, numbered: bool = False) -> str:
     """UPDATE delivery SET status, error, esp_message_id[, sent_at] WHERE id, claim, status (quoted per vendor).
@@ -460,13 +529,16 @@ def deliveries_recover(*, lease_seconds: int | None = None) -> dict[str, int]:
         unsettled = [row for row in rows if row.status == Delivery.Status.SENDING]
         if not unsettled:
             continue
-        in_doubt, never_tried = unsettled[0], unsettled[1:]
-        Delivery.objects.filter(pk=in_doubt.pk, status=Delivery.Status.SENDING).update(
+        # The batch had at most W messages in flight, all among its W lowest unstamped rows (inflight.py).
+        window = claim_window(claim)
+        in_doubt, never_tried = unsettled[:window], unsettled[window:]
+        counts["in_doubt"] += Delivery.objects.filter(
+            pk__in=[row.pk for row in in_doubt], status=Delivery.Status.SENDING
+        ).update(
             status=Delivery.Status.FAILED,
             error="in doubt: the worker stopped while this message was being sent, and the ESP reported no "
             "event for it; not resent, to never send it twice",
         )
-        counts["in_doubt"] += 1
         counts["pending"] += Delivery.objects.filter(
             pk__in=[row.pk for row in never_tried], status=Delivery.Status.SENDING
         ).update(status=Delivery.Status.PENDING)

@@ -100,10 +100,12 @@ def subscriber_create(email: str, interests: list[str], **fields: object) -> Sub
 @pytest.fixture
 def esp(settings: object) -> object:
     """The loopback ESP stand-in, with Postmark's anymail backend pointed at it."""
+    from newsletter.send_rate import send_rate
     from tests.esp_standin import EspStandIn
 
     standin = EspStandIn().start()
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"  # type: ignore[attr-defined]
+    send_rate().reset()  # a 429 of an earlier test paused the fleet's sends (in Redis when REDIS_URL is set)
     settings.ANYMAIL = {  # type: ignore[attr-defined]
         "POSTMARK_SERVER_TOKEN": "test-token",
         "POSTMARK_API_URL": standin.api_url,
@@ -112,6 +114,7 @@ def esp(settings: object) -> object:
     }
     yield standin
     standin.stop()
+    send_rate().reset()
 
 
 # The email tests' fixtures (last: that module uses the helpers above).
