@@ -134,6 +134,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     evaluated one by one until PREVIEW_TIME_BUDGET_SECONDS is spent.
     """
     index = preview_index()  # a rebuild (papers changed) is not this caller's doing: the budget starts after it
+    semantic, _ = preview_semantic(index)  # built with the index, once per papers version, like it
     deadline = time.monotonic() + PREVIEW_TIME_BUDGET_SECONDS
     try:
         interests, notices = interests_truncate(parse_interests(raw, limits=False))
@@ -145,7 +146,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     everywhere = [interest.text for interest in interests if interest.exclusion_only]
     shown = [interest.text for interest in interests if not interest.exclusion_only]
     # The fused matcher where the papers have vectors (services/preview.py), else the words alone.
-    memo = PercolationMemo(index=index, semantic=preview_semantic(index)[0])
+    memo = PercolationMemo(index=index, semantic=semantic)
     titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
     results = []
     last: tuple[str, int] | None = None  # the interest being typed, and its picks: what suggestions follow
