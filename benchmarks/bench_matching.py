@@ -146,21 +146,21 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-DIMENSION = 384
+DIMENSION = 384  # all-MiniLM-L6-v2's; --dimension 768 measures what a base-size encoder would cost
 
 
 def synthetic_layer(
-    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int
+    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int, dimension: int = DIMENSION
 ) -> SemanticLayer:
     """Random unit vectors for the papers (doc, title, each sentence) and every distinct interest text."""
     rng = np.random.default_rng(seed)
     rows = []
     for paper in papers:
         count = 2 + len(_SENTENCES.split(paper.abstract))
-        row = rng.standard_normal((count, DIMENSION), dtype=np.float32)
+        row = rng.standard_normal((count, dimension), dtype=np.float32)
         rows.append(row / np.linalg.norm(row, axis=1, keepdims=True))
     texts = sorted({text.lstrip("-") for _, interests in subscribers for text in interests})
-    stored = rng.standard_normal((len(texts), DIMENSION), dtype=np.float32)
+    stored = rng.standard_normal((len(texts), dimension), dtype=np.float32)
     stored /= np.linalg.norm(stored, axis=1, keepdims=True)
     number = {text: n for n, text in enumerate(texts)}
     fallback = stored[0]
@@ -168,12 +168,13 @@ def synthetic_layer(
     def interest_vectors(wanted: list[str]) -> np.ndarray:
         return np.stack([stored[number[text]] if text in number else fallback for text in wanted])
 
-    vectors = PaperVectors.stack(rows, DIMENSION)
+    vectors = PaperVectors.stack(rows, dimension)
     sentences = [""] * len(vectors.sentences)
     return SemanticLayer(vectors=vectors, sentences=sentences, interest_vectors=interest_vectors, interest_text=str)
 
 
-def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: bool = False) -> dict[str, Any]:
+def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: int = 0) -> dict[str, Any]:
+    """One measurement; `semantic`: the vectors' dimension (0: lexical-only)."""
     rng = random.Random(seed)
     real = seed_papers()
     papers = make_papers(real, papers_count, rng)
@@ -181,7 +182,7 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
     table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
     started = time.perf_counter()
     index = build_index(papers=papers, acronyms=table)
-    layer = synthetic_layer(papers, subscribers, seed) if semantic else None
+    layer = synthetic_layer(papers, subscribers, seed, semantic) if semantic else None
     index_seconds = time.perf_counter() - started
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -210,7 +211,8 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
     stats = result.stats
     return {
         "subscribers": size,
-        "mode": "semantic" if semantic else "lexical",
+        "mode": f"semantic {semantic}-dim" if semantic else "lexical",
+        "dimension": semantic,
         "papers": len(index),
         "interest_uses": stats.interest_uses,
         "distinct_interests": stats.distinct_interests,
@@ -234,17 +236,27 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
 
 
 def run(
-    sizes: list[int], repeat: int, papers: int, seed: int, sample: int, workers: int, semantic: bool = False
+    sizes: list[int],
+    repeat: int,
+    papers: int,
+    seed: int,
+    sample: int,
+    workers: int,
+    dimensions: tuple[int, ...] = (),
+    repeat_large: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Each size `repeat` times (sizes of 3,000,000 and more `repeat_large` times), lexical-only and then with
+    the semantic layer at each dimension, alternately, each run in its own process."""
     rows = []
-    modes = (False, True) if semantic else (False,)
+    modes = (0, *dimensions)
     for size in sizes:
-        by_mode: dict[bool, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        by_mode: dict[int, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        repeat = repeat if repeat_large is None or size < 3_000_000 else repeat_large
         for attempt in range(repeat):
             for mode in modes:  # alternately, so both modes see the same load
                 command = [sys.executable, __file__, "--child", str(size), "--papers", str(papers)]
                 command += ["--seed", str(seed), "--sample", str(sample), "--workers", str(workers)]
-                command += ["--semantic"] if mode else []
+                command += ["--dimension", str(mode)] if mode else []
                 output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
                 by_mode[mode].append(json.loads(output.strip().splitlines()[-1]))
                 last = by_mode[mode][-1]
@@ -309,19 +321,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes evaluating interests (cores)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--semantic", action="store_true", help="also run with the semantic layer (synthetic vectors)")
+    parser.add_argument(
+        "--dimensions", default=str(DIMENSION), help="with --semantic: vector widths to run, e.g. 384,768"
+    )
+    parser.add_argument("--dimension", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat-large", type=int, help="repeats at 3,000,000 subscribers and more")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers, args.semantic)))
+        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers, args.dimension)))
         return
     sizes = [int(size) for size in args.subscribers.split(",")]
-    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers, args.semantic)
+    dimensions = tuple(int(d) for d in args.dimensions.split(",")) if args.semantic else ()
+    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers, dimensions, args.repeat_large)
     print(table(rows))
-    for lexical, fused in zip(rows[::2], rows[1::2], strict=False) if args.semantic else ():
+    lexical_rows = {r["subscribers"]: r for r in rows if not r["dimension"]}
+    for fused in (r for r in rows if r["dimension"]):
+        lexical = lexical_rows[fused["subscribers"]]
         print(
-            f"{lexical['subscribers']:,}: semantic / lexical-only = "
-            f"{fused['match_all_seconds'] / lexical['match_all_seconds']:.2f}× time, "
-            f"peak RSS {fused['rss_peak_mb']:,.0f} MB vs {lexical['rss_peak_mb']:,.0f} MB"
+            f"{fused['subscribers']:,}: {fused['mode']} / lexical-only = "
+            f"{fused['match_all_seconds'] / lexical['match_all_seconds']:.2f}× time "
+            f"({fused['match_all_cpu_seconds'] / lexical['match_all_cpu_seconds']:.2f}× CPU), "
+            f"peak RSS {fused['rss_peak_mb']:,.0f} + {fused['rss_worker_peak_mb']:,.0f} MB "
+            f"vs {lexical['rss_peak_mb']:,.0f} + {lexical['rss_worker_peak_mb']:,.0f} MB"
         )
     for r in rows:
         print(

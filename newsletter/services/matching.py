@@ -39,6 +39,7 @@ from newsletter.matching.percolation import (
 )
 from newsletter.models import AcronymState, InterestVector
 from newsletter.services.fusion import interest_vectors_stored
+from newsletter.services.preview import preview_semantic, preview_suggestions, preview_why
 from papers.embedding import MODEL_ID, EncoderUnavailable
 from papers.selectors import paper_texts, papers_version
 
@@ -135,6 +136,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     evaluated one by one until PREVIEW_TIME_BUDGET_SECONDS is spent.
     """
     index = preview_index()  # a rebuild (papers changed) is not this caller's doing: the budget starts after it
+    semantic, _ = preview_semantic(index)  # built with the index, once per papers version, like it
     deadline = time.monotonic() + PREVIEW_TIME_BUDGET_SECONDS
     try:
         interests, notices = interests_truncate(parse_interests(raw, limits=False))
@@ -146,9 +148,11 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     everywhere = [interest.text for interest in interests if interest.exclusion_only]
     shown = [interest.text for interest in interests if not interest.exclusion_only]
     labels = interest_labels(raw)  # shown as typed ("RLHF"), matched as canonical ("rlhf")
-    memo = PercolationMemo(index=index)
+    # The fused matcher where the papers have vectors (services/preview.py), else the words alone.
+    memo = PercolationMemo(index=index, semantic=semantic)
     titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
     results = []
+    last: tuple[str, int] | None = None  # the interest being typed, and its picks: what suggestions follow
     for position, text in enumerate(shown):
         if position and time.monotonic() > deadline:
             notices.append(f"Only the first {position} interests are previewed: the rest took too long.")
@@ -158,8 +162,16 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
         top = result.matches("preview", limit=PREVIEW_MATCHES_SHOWN)
         papers = [_preview_paper(paper.matches[0], titles) for paper in top]
         results.append({"interest": labels.get(text, text), "count": count, "papers": papers})
+        last = (text, result.paper_bits("preview"))
     _plans_bound(index)
-    return {"papers_considered": len(index.papers), "interests": results, "errors": errors, "notices": notices}
+    suggestions = preview_suggestions(index=index, interest=last[0], picked=last[1]) if last else []
+    return {
+        "papers_considered": len(index.papers),
+        "interests": results,
+        "errors": errors,
+        "notices": notices,
+        "suggestions": {"interest": labels.get(last[0], last[0]), "terms": suggestions} if last else None,
+    }
 
 
 def _plans_bound(index: PaperIndex) -> None:
@@ -178,6 +190,7 @@ def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
         "score": round(match.score, 3),
         "words": words_distinct(explanation.words),
         "snippet": [list(segment) for segment in (explanation.snippet or explanation.title)],
+        "why": preview_why(match),
     }
 
 
