@@ -93,11 +93,53 @@ def _subject_quoted(token: str) -> str:
     return quote("unsubscribe " + token)
 
 
+def archive_token(subscriber: Subscriber) -> str:
+    return token_make(purpose=Purpose.ARCHIVE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+
+
+def archive_url(subscriber: Subscriber) -> str:
+    """The reader's own archive of digests; its Atom feed is `archive_feed_url`. Same token, same revocation."""
+    return absolute(token_path("newsletter:reader_archive", archive_token(subscriber)))
+
+
+def archive_feed_url(subscriber: Subscriber) -> str:
+    return absolute(token_path("newsletter:reader_archive_feed", archive_token(subscriber)))
+
+
+FEEDBACK_VERDICT_URLS = {"more": "newsletter:feedback_more", "less": "newsletter:feedback_less"}
+FEEDBACK_SLOT = "⟦feedback⟧"  # the token's place in a paper block, filled per digest (see rendering)
+
+
+def feedback_token(*, delivery_id: int, nonce: str) -> str:
+    """The token of a digest's "More like this" / "Not for me" links, one per digest: the links add the paper's
+    id, which the feedback page accepts only if the ledger row lists it. (A token per paper cost 10-15 µs
+    each, 26 a digest, more than the rest of a digest's rendering.) The subscriber's link nonce signs it, so it
+    is revoked with their other links."""
+    return token_make(purpose=Purpose.FEEDBACK, subject_id=delivery_id, nonce=nonce)
+
+
+def feedback_path(*, token: str, paper_id: int, verdict: str) -> str:
+    return reverse(FEEDBACK_VERDICT_URLS[verdict], kwargs={"token": token, "paper_id": paper_id})
+
+
+def feedback_url(*, token: str, paper_id: int, verdict: str) -> str:
+    return absolute(feedback_path(token=token, paper_id=paper_id, verdict=verdict))
+
+
+def feedback_url_with_slot(*, paper_id: int, verdict: str) -> str:
+    """The feedback URL of a paper with FEEDBACK_SLOT where the digest's token goes, for a paper block rendered
+    once per edition (reverse() would percent-encode the slot's brackets: a probe is put in, then swapped)."""
+    url = feedback_url(token=_URL_PROBE, paper_id=paper_id, verdict=verdict)
+    return url.replace(_URL_PROBE, FEEDBACK_SLOT)
+
+
 @dataclass(frozen=True, slots=True)
 class DigestLinks:
     manage: str
     unsubscribe: str
     view: str
+    archive: str
+    feedback: str  # the token of the papers' feedback links (see feedback_token)
     headers: dict[str, str]  # List-Unsubscribe and List-Unsubscribe-Post, with the same unsubscribe link
 
 
@@ -108,11 +150,14 @@ def digest_links(*, delivery_id: int, subscriber: Subscriber, at: tuple[str, str
     nonce = subscriber.link_nonce
     manage = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=nonce)
     view = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=nonce)
+    archive = token_make(purpose=Purpose.ARCHIVE, subject_id=subscriber.pk, nonce=nonce)
     unsubscribe = unsubscribe_token(subscriber)
     unsubscribe_link = absolute(token_path("newsletter:unsubscribe", unsubscribe, at=at))
     return DigestLinks(
         manage=absolute(token_path("newsletter:manage", manage, at=at)),
         unsubscribe=unsubscribe_link,
         view=absolute(token_path("newsletter:digest_view", view, at=at)),
+        archive=absolute(token_path("newsletter:reader_archive", archive, at=at)),
+        feedback=feedback_token(delivery_id=delivery_id, nonce=nonce),
         headers=_list_unsubscribe(unsubscribe_link, unsubscribe),
     )
