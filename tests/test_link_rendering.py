@@ -277,6 +277,8 @@ SITE_BUILT = {
     ("templates/newsletter/reader_archive.html", "feed_path"): "request.path + feed.atom",
     ("templates/newsletter/reader_archive.html", "digest.view_url"): SIGNED,
     ("templates/newsletter/_archive_papers.html", "paper.url"): "links.absolute(paper.get_absolute_url())",
+    ("templates/newsletter/_archive_papers.html", "paper.more_like_this_url"): SIGNED,
+    ("templates/newsletter/_archive_papers.html", "paper.not_for_me_url"): SIGNED,
 }
 _VARIABLE_IN_URL_ATTRIBUTE = re.compile(r"""\b(?:href|src|action|formaction|srcset)\s*=\s*["']\{\{\s*([^}]+?)\s*\}\}""")
 _FILTERED_WITH = re.compile(r"\{%\s*with\s+(\w+)\s*=\s*[^%]*\|\s*http_url\s*%\}")

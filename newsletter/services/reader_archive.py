@@ -8,8 +8,9 @@ so a feed reader polling the URL stops getting digests the moment the reader lea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -23,6 +24,8 @@ from papers.models import Paper
 
 ARCHIVE_DIGESTS_SHOWN = 50
 FEED_ENTRIES = 20
+_PAPER_ID_PROBE = 2_000_000_001  # stands for a paper's id in a feedback URL reversed once per digest
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,8 @@ class ArchivedPaper:
     title_segments: list[tuple[str, bool]]  # the title as the digest showed it, matched words highlighted
     snippet: list[tuple[str, bool]]
     related: bool  # the semantic layer's pick: no words to show
+    more_like_this_url: str  # the same feedback links as the digest's
+    not_for_me_url: str
 
 
 @dataclass(slots=True)
@@ -48,9 +53,23 @@ class ArchivedDigest:
         return self.delivery.sent_at or self.delivery.created_at
 
     @property
+    def period_label(self) -> str:
+        """The ledger's period as a reader says it: "December 3, 2026", or "the week of Nov 23, 2026"."""
+        period = self.delivery.period
+        week = _WEEK.fullmatch(period)
+        if week:
+            monday = date.fromisocalendar(int(week[1]), int(week[2]), 1)
+            return f"the week of {monday:%b} {monday.day}, {monday.year}"
+        try:
+            day = date.fromisoformat(period)
+        except ValueError:
+            return period
+        return f"{day:%B} {day.day}, {day.year}"
+
+    @property
     def title(self) -> str:
         count = len(self.papers)
-        return f"{count} paper{'s' if count != 1 else ''} for you, {self.delivery.period}"
+        return f"{count} paper{'s' if count != 1 else ''} for you, {self.period_label}"
 
 
 def archive_subscriber_from_link(*, token: str) -> Subscriber:
@@ -74,12 +93,25 @@ def archive_digests(*, subscriber: Subscriber, limit: int = ARCHIVE_DIGESTS_SHOW
         digest = ArchivedDigest(
             delivery=delivery, view_url=links.digest_view_url(delivery_id=delivery.pk, subscriber=subscriber)
         )
+        feedback = _feedback_urls(delivery, subscriber)
         for item in delivery.papers:
             paper = papers.get(item["paper_id"])
             if paper is not None:  # merged into another paper or deleted since
-                digest.papers.append(_archived(item, paper, explanations.get(_key(delivery, item))))
+                digest.papers.append(_archived(item, paper, explanations.get(_key(delivery, item)), feedback))
         digests.append(digest)
     return digests
+
+
+def _feedback_urls(delivery: Delivery, subscriber: Subscriber) -> dict[str, tuple[str, str]]:
+    """Per verdict, the digest's feedback URL around the paper id: signed and reversed once per digest."""
+    token = links.feedback_token(delivery_id=delivery.pk, nonce=subscriber.link_nonce)
+    around = {}
+    for verdict in ("more", "less"):
+        before, after = links.feedback_url(token=token, paper_id=_PAPER_ID_PROBE, verdict=verdict).rsplit(
+            str(_PAPER_ID_PROBE), 1
+        )
+        around[verdict] = (before, after)
+    return around
 
 
 def _key(delivery: Delivery, item: dict[str, Any]) -> tuple[int, int, str]:
@@ -96,7 +128,13 @@ def _explanations(deliveries: list[Delivery], paper_ids: set[int]) -> dict[tuple
     return {(row.edition_id, row.paper_id, row.interest): row for row in rows}
 
 
-def _archived(item: dict[str, Any], paper: Paper, explanation: DigestExplanation | None) -> ArchivedPaper:
+def _archived(
+    item: dict[str, Any],
+    paper: Paper,
+    explanation: DigestExplanation | None,
+    feedback: dict[str, tuple[str, str]],
+) -> ArchivedPaper:
+    more, less = feedback["more"], feedback["less"]
     words = list(explanation.words) if explanation else list(item.get("words", []))
     return ArchivedPaper(
         paper_id=paper.pk,
@@ -107,6 +145,8 @@ def _archived(item: dict[str, Any], paper: Paper, explanation: DigestExplanation
         title_segments=[(t, bool(lit)) for t, lit in explanation.title] if explanation else [(paper.title, False)],
         snippet=[(t, bool(lit)) for t, lit in explanation.snippet] if explanation else [],
         related=bool(item.get("related")),
+        more_like_this_url=f"{more[0]}{paper.pk}{more[1]}",
+        not_for_me_url=f"{less[0]}{paper.pk}{less[1]}",
     )
 
 
