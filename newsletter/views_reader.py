@@ -74,7 +74,7 @@ def archive(request: HttpRequest, token: str) -> HttpResponse:
 @friendly_link_errors
 def archive_feed(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = reader_archive.archive_subscriber_from_link(token=token)
-    xml = reader_archive.archive_feed(subscriber=subscriber)
+    xml = reader_archive.archive_feed(subscriber=subscriber, token=token)
     return _private(HttpResponse(xml, content_type="application/atom+xml; charset=utf-8"))
 
 

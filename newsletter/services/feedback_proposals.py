@@ -22,7 +22,14 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from newsletter.matching import InterestError, PaperIndex, compile_interest, parse_interest, parse_interests
+from newsletter.matching import (
+    InterestError,
+    PaperId,
+    PaperIndex,
+    compile_interest,
+    parse_interest,
+    parse_interests,
+)
 from newsletter.matching.interests import TermKind
 from newsletter.matching.percolation import Percolation, PercolationMemo, percolate_memo, percolation_explain
 from newsletter.matching.text import STOP_WORDS, normalise, stem, words_of
@@ -106,14 +113,14 @@ def window_index(*, including: int | None = None) -> PaperIndex:
     key = (papers_version(), since)
     with _window_lock:
         if _window.key != key or _window.index is None:
-            _window.index = paper_index_build(papers=list(rows.values_list("id", "title", "abstract")[:WINDOW_PAPERS_MAX]))
+            papers = list(rows.values_list("id", "title", "abstract")[:WINDOW_PAPERS_MAX])
+            _window.index = paper_index_build(papers=papers)
             _window.key = key
         index = _window.index
     if including is None or any(indexed.paper.id == including for indexed in index.papers):
         return index
-    extra = Paper.objects.filter(pk=including).values_list("id", "title", "abstract")
-    papers = [(p.paper.id, p.paper.title, p.paper.abstract) for p in index.papers]
-    return paper_index_build(papers=[*papers, *extra], acronyms=index.acronyms)
+    with_it = Paper.objects.filter(pk__in=[including, *(p.paper.id for p in index.papers)]).order_by("-id")
+    return paper_index_build(papers=list(with_it.values_list("id", "title", "abstract")))
 
 
 # --- "Not for me" -----------------------------------------------------------------------------------------
@@ -267,7 +274,7 @@ def _valid(current: list[str], edits: list[Edit]) -> list[Edit]:
     return valid
 
 
-def _number_of(index: PaperIndex, paper_id: int) -> int | None:
+def _number_of(index: PaperIndex, paper_id: PaperId) -> int | None:
     return next((n for n, indexed in enumerate(index.papers) if indexed.paper.id == paper_id), None)
 
 
@@ -351,7 +358,7 @@ def _shown(result: Percolation[str], key: str, interests: list[str], bits: int, 
     return shown
 
 
-def _explain(result: Percolation[str], paper_id: int, text: str) -> Any:
+def _explain(result: Percolation[str], paper_id: PaperId, text: str) -> Any:
     try:
         compiled = compile_interest(text, acronyms=result.index.acronyms).text
     except InterestError:

@@ -82,9 +82,7 @@ def archive_subscriber_from_link(*, token: str) -> Subscriber:
 
 def archive_digests(*, subscriber: Subscriber, limit: int = ARCHIVE_DIGESTS_SHOWN) -> list[ArchivedDigest]:
     """The reader's sent digests, newest first, each paper with why it was picked: three queries in all."""
-    deliveries = list(
-        subscriber.deliveries.filter(status=Delivery.Status.SENT).order_by("-sent_at", "-pk")[:limit]
-    )
+    deliveries = list(subscriber.deliveries.filter(status=Delivery.Status.SENT).order_by("-sent_at", "-pk")[:limit])
     paper_ids = {item["paper_id"] for delivery in deliveries for item in delivery.papers}
     papers = {p.pk: p for p in Paper.objects.filter(pk__in=paper_ids).only("id", "title")}
     explanations = _explanations(deliveries, paper_ids)
@@ -150,20 +148,27 @@ def _archived(
     )
 
 
-def archive_feed(*, subscriber: Subscriber) -> str:
-    """The reader's digests as an Atom feed (RFC 4287): one entry per digest sent, its papers and why."""
+def archive_feed(*, subscriber: Subscriber, token: str) -> str:
+    """The reader's digests as an Atom feed (RFC 4287): one entry per digest sent, its papers and why.
+
+    Its links are made with the token it was fetched with, not a fresh one (a token carries the time it was
+    made): a feed reader sees the same feed and entry links on every fetch. Each entry links to its digest on
+    the archive page, which has the digest as mailed one click further.
+    """
+    page = links.absolute(links.token_path("newsletter:reader_archive", token))
+    feed_url = links.absolute(links.token_path("newsletter:reader_archive_feed", token))
     feed = Atom1Feed(
         title="Your Paperboy digests",
-        link=links.archive_url(subscriber),
-        feed_url=links.archive_feed_url(subscriber),
+        link=page,
+        feed_url=feed_url,
         description="Every digest Paperboy sent you, newest first.",
         language="en",
-        feed_guid=links.archive_feed_url(subscriber),
+        feed_guid=feed_url,
     )
     for digest in archive_digests(subscriber=subscriber, limit=FEED_ENTRIES):
         feed.add_item(
             title=digest.title,
-            link=digest.view_url,
+            link=f"{page}#digest-{digest.delivery.pk}",
             description=render_to_string("newsletter/reader_archive_entry.html", {"digest": digest}),
             unique_id=f"{links.absolute('/')}#digest-{digest.delivery.pk}",
             unique_id_is_permalink=False,

@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 # OVERFLOW_RESERVE_BYTES begin; the rest are listed by title while they fit, then counted ("and 12 more").
 HTML_BUDGET_BYTES = 90_000
 OVERFLOW_RESERVE_BYTES = 15_000
-SLOTS = ("heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url", "archive_url", "feedback")
+SLOTS = (
+    "heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url", "archive_url", "feedback",
+)  # fmt: skip
 _SLOT_PATTERN = re.compile("⟦([a-z_]+)⟧")
 # The overflow list is assembled per subscriber, after inlining: its few styles are written inline here.
 _SECTION_STYLE = (
@@ -134,9 +136,7 @@ def _block_around_slots(html: Shell, text: Shell) -> _Block:
     """The block's parts around its slots, which the digest_paper templates must show in this order: the
     interests once, then the feedback token in the "More like this" and the "Not for me" links."""
     if html.parts[1::2] != BLOCK_SLOTS or text.parts[1::2] != BLOCK_SLOTS:
-        raise ValueError(
-            "the digest_paper templates must show {{ slots.interests }} once, then the two feedback links"
-        )
+        raise ValueError("the digest_paper templates must show {{ slots.interests }} once, then the two feedback links")
     h, t = html.parts[0::2], text.parts[0::2]
     return h[0], h[1], h[2], h[3], t[0], t[1], t[2], t[3], sum(len(part) for part in h)
 
@@ -353,7 +353,12 @@ class DigestRenderer:
         """Render the block with markers for the title, snippet and words, two highlights in each; cut there."""
         title = [("⟦title_a⟧", False), ("⟦title_b⟧", True), ("⟦title_c⟧", False), ("⟦title_d⟧", True)]
         snippet = [("⟦snippet_a⟧", False), ("⟦snippet_b⟧", True), ("⟦snippet_c⟧", False), ("⟦snippet_d⟧", True)]
-        probe = {**_block_context(paper, None, self._feedback_urls(paper.id)), "title": title, "snippet": snippet, "words": "⟦words⟧"}
+        probe = {
+            **_block_context(paper, None, self._feedback_urls(paper.id)),
+            "title": title,
+            "snippet": snippet,
+            "words": "⟦words⟧",
+        }
         html = _SLOT_PATTERN.split(self._inline_fragment(render_to_string("newsletter/email/digest_paper.html", probe)))
         text = _SLOT_PATTERN.split(
             render_to_string("newsletter/email/digest_paper.txt", {**probe, "snippet_text": "⟦snippet_text⟧"})
@@ -472,7 +477,8 @@ def _block_joined(skeleton: _Skeleton, context: dict[str, Any]) -> tuple[Shell, 
     html = Shell.of([html_before, "interests", h[3] + _inline_text(words) + h[4], "feedback", h[5], "feedback", h[6]])
     if snippet_text:
         t = skeleton.text
-        text = Shell.of([t[0] + snippet_text + t[1], "interests", t[2] + words + t[3], "feedback", t[4], "feedback", t[5]])
+        before = t[0] + snippet_text + t[1]
+        text = Shell.of([before, "interests", t[2] + words + t[3], "feedback", t[4], "feedback", t[5]])
     else:
         b = skeleton.text_bare
         text = Shell.of([b[0], "interests", b[1] + words + b[2], "feedback", b[3], "feedback", b[4]])

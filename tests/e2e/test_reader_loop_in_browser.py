@@ -138,9 +138,9 @@ def _diffusion_only(text: str) -> list[int]:
 
 
 def _screenshots(page: Page, folder: Path, name: str) -> None:
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
     page.screenshot(path=str(folder / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(PHONE)  # type: ignore[arg-type]
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing runs off a phone
     page.screenshot(path=str(folder / f"{name}-phone.png"), full_page=True)
     print(f"screenshots: {folder / name}-desktop.png, {folder / name}-phone.png")
@@ -166,7 +166,9 @@ def test_the_readers_archive_and_its_private_atom_feed(reader: Subscriber, test_
         feed = feedparser.parse(page.request.get(feed_url).body())
         assert not feed.bozo, feed.get("bozo_exception")
         assert feed.version == "atom10" and len(feed.entries) == 2
-        page.goto(feed.entries[-1].link)  # an entry opens that digest as it was mailed
+        page.goto(feed.entries[-1].link)  # an entry opens that digest in the archive, its mailed form a click on
+        expect(page.locator(f"#digest-{sent[-1].pk}")).to_be_in_viewport()
+        page.locator(f"#digest-{sent[-1].pk} .meta a").click()
         expect(page.locator("h1")).to_contain_text("new papers for you")
         page.close()
     titles = [entry.title for entry in feed.entries]

@@ -3,9 +3,9 @@ and revoked when the reader unsubscribes or erases their data."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import re
+from datetime import date, timedelta
+from typing import Any
 
 import feedparser
 import pytest
@@ -49,7 +49,8 @@ def test_every_digest_links_the_readers_archive_in_its_footer(edition: Edition) 
     deliveries_send(delivery_ids=digest_plan().pending_ids)
 
     (url,) = links_in_last_email("/archive/")
-    html = next(content for content, mimetype in mail.outbox[-1].alternatives if mimetype == "text/html")
+    message: Any = mail.outbox[-1]  # an EmailMultiAlternatives
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
     assert f'href="{url}"' in html and "Your past digests" in html
     token = path_of(url).split("/")[2]
     assert token_read(purpose=Purpose.ARCHIVE, token=token).subject_id == subscriber.pk
@@ -109,7 +110,8 @@ def test_the_archive_reads_in_a_fixed_number_of_queries(edition: Edition) -> Non
 def test_the_private_feed_is_atom_with_one_entry_per_digest_sent(client: Client, edition: Edition) -> None:
     subscriber = _two_digests()
 
-    response = client.get(path_of(links.archive_feed_url(subscriber)))
+    feed_path = path_of(links.archive_feed_url(subscriber))
+    response = client.get(feed_path)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
@@ -117,11 +119,12 @@ def test_the_private_feed_is_atom_with_one_entry_per_digest_sent(client: Client,
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == "atom10"
     assert feed.feed.title == "Your Paperboy digests"
-    assert feed.feed.link == links.archive_url(subscriber)
+    page = links.absolute(feed_path.removesuffix("feed.atom"))
+    assert feed.feed.link == page
+    assert feed.feed.id == links.absolute(feed_path)
     sent = list(Delivery.objects.filter(subscriber=subscriber).order_by("-sent_at"))
-    assert [entry.link for entry in feed.entries] == [
-        links.digest_view_url(delivery_id=delivery.pk, subscriber=subscriber) for delivery in sent
-    ]
+    assert [entry.link for entry in feed.entries] == [f"{page}#digest-{delivery.pk}" for delivery in sent]
+    assert client.get(feed_path).content == response.content  # the same feed on every fetch, links included
     assert len({entry.id for entry in feed.entries}) == 2
     assert all(entry.updated_parsed for entry in feed.entries)
     newest = feed.entries[0]
@@ -133,7 +136,8 @@ def test_the_private_feed_is_atom_with_one_entry_per_digest_sent(client: Client,
 def test_the_archive_page_points_feed_readers_at_the_feed(client: Client, edition: Edition) -> None:
     subscriber = _two_digests()
     html = client.get(path_of(links.archive_url(subscriber))).content.decode()
-    assert f'type="application/atom+xml" title="Your Paperboy digests" href="{path_of(links.archive_feed_url(subscriber))}"' in html
+    feed = path_of(links.archive_feed_url(subscriber))
+    assert f'type="application/atom+xml" title="Your Paperboy digests" href="{feed}"' in html
 
 
 @pytest.mark.parametrize("leave", [subscriber_unsubscribe, subscriber_erase])

@@ -23,7 +23,7 @@ from newsletter.services.digests import digest_plan
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.sending import deliveries_send
 from newsletter.services.subscriptions import subscriber_erase, subscriber_unsubscribe
-from newsletter.tokens import Purpose, token_make
+from newsletter.tokens import Purpose, token_make, token_read
 from papers.models import Paper
 from tests.newsletter.conftest import path_of, subscriber_create
 
@@ -62,9 +62,12 @@ def test_every_paper_of_a_sent_digest_carries_both_links_signed_for_that_digest(
     shown = {item["paper_id"] for item in delivery.papers}
     assert {int(paper) for _, paper, _ in found} <= shown
     assert len(found) == 2 * len({paper for _, paper, _ in found}) >= 2 * 10
-    token = links.feedback_token(delivery_id=delivery.pk, nonce=subscriber.link_nonce)
-    assert all(f"/feedback/{token}/" in url for url, _, _ in found)
-    assert f"/feedback/{token}/{delivery.papers[0]['paper_id']}/not-for-me/" in str(message.body)
+    tokens = {path_of(url).split("/")[2] for url, _, _ in found}
+    assert len(tokens) == 1  # one per digest
+    payload = token_read(purpose=Purpose.FEEDBACK, token=tokens.pop())
+    assert (payload.subject_id, payload.nonce) == (delivery.pk, subscriber.link_nonce)
+    first = delivery.papers[0]["paper_id"]
+    assert re.search(rf"Not for me: http\S+/feedback/\S+/{first}/not-for-me/", str(message.body))
 
 
 def test_the_feedback_links_keep_the_renderers_fast_path_equal_to_the_templates(edition: Edition) -> None:
@@ -203,7 +206,7 @@ def test_more_like_this_offers_terms_the_interests_did_not_match_that_would_have
 
 
 def test_the_effect_of_dropping_an_interest_is_the_window_papers_only_it_brought(edition: Edition) -> None:
-    subscriber, delivery = _sent_digest()
+    _, delivery = _sent_digest()
     item = _item(delivery, "diffusion models")
     target = fb.feedback_target_from_link(token=_url(delivery, item["paper_id"], "less").split("/")[2],
                                           paper_id=item["paper_id"])  # fmt: skip
@@ -309,3 +312,16 @@ def test_a_digest_previewed_by_an_editor_links_nowhere_it_could_record(client: C
     url = path_of(_FEEDBACK_LINK.findall(rendered.html)[0][0])
     assert client.post(url, {"action": "record"}).status_code == 400
     assert not Feedback.objects.exists()
+
+
+def test_a_paper_from_a_digest_older_than_the_window_still_gets_proposals(edition: Edition) -> None:
+    _, delivery = _sent_digest()
+    item = _item(delivery, "diffusion models")
+    Paper.objects.filter(pk=item["paper_id"]).update(first_seen_at=timezone.now() - timedelta(days=40))
+    target = fb.feedback_target_from_link(token=_url(delivery, item["paper_id"], "less").split("/")[2],
+                                          paper_id=item["paper_id"])  # fmt: skip
+
+    offered = fb.feedback_proposals(target=target, verdict="less")
+
+    assert "drop" in {p.edit.kind for p in offered}
+    assert item["paper_id"] not in {indexed.paper.id for indexed in proposals.window_index().papers}
