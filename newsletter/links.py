@@ -98,8 +98,16 @@ def archive_token(subscriber: Subscriber) -> str:
 
 
 def archive_url(subscriber: Subscriber) -> str:
-    """The reader's own archive of digests; its Atom feed is `archive_feed_url`. Same token, same revocation."""
+    """The reader's own archive of digests, by the archive token (as the feed links it); its Atom feed is
+    `archive_feed_url`: same token, revoked together when the reader unsubscribes or erases their data."""
     return absolute(token_path("newsletter:reader_archive", archive_token(subscriber)))
+
+
+def manage_archive_url(subscriber: Subscriber) -> str:
+    """The archive as every digest's footer links it: a page of the reader's own pages, under their manage
+    token (as their data export is), so a digest signs no token more for it."""
+    token = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+    return absolute(token_path("newsletter:manage_archive", token))
 
 
 def archive_feed_url(subscriber: Subscriber) -> str:
@@ -111,11 +119,16 @@ FEEDBACK_SLOT = "⟦feedback⟧"  # the token's place in a paper block, filled p
 
 
 def feedback_token(*, delivery_id: int, nonce: str) -> str:
-    """The token of a digest's "More like this" / "Not for me" links, one per digest: the links add the paper's
-    id, which the feedback page accepts only if the ledger row lists it. (A token per paper cost 10-15 µs
-    each, 26 a digest, more than the rest of a digest's rendering.) The subscriber's link nonce signs it, so it
-    is revoked with their other links."""
-    return token_make(purpose=Purpose.FEEDBACK, subject_id=delivery_id, nonce=nonce)
+    """The token of a digest's "More like this" / "Not for me" links: the digest's own web-view token (VIEW
+    purpose, signed for that delivery with the subscriber's link nonce, so revoked with their other links).
+
+    One per digest, not one per paper: the links add the paper's id, which the feedback page accepts only if
+    the ledger row lists it. A token costs 10-15 µs (an HMAC), and a digest has 26 papers: more than the rest
+    of its rendering. Nor a purpose of its own: the web view shows the digest with these very links (and the
+    manage link), so a separate token would guard nothing the view token does not already open, at 10 µs more
+    per digest.
+    """
+    return token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=nonce)
 
 
 def feedback_path(*, token: str, paper_id: int, verdict: str) -> str:
@@ -139,7 +152,7 @@ class DigestLinks:
     unsubscribe: str
     view: str
     archive: str
-    feedback: str  # the token of the papers' feedback links (see feedback_token)
+    feedback: str  # the token of the papers' feedback links: the view token (see feedback_token)
     headers: dict[str, str]  # List-Unsubscribe and List-Unsubscribe-Post, with the same unsubscribe link
 
 
@@ -150,14 +163,13 @@ def digest_links(*, delivery_id: int, subscriber: Subscriber, at: tuple[str, str
     nonce = subscriber.link_nonce
     manage = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=nonce)
     view = token_make(purpose=Purpose.VIEW, subject_id=delivery_id, nonce=nonce)
-    archive = token_make(purpose=Purpose.ARCHIVE, subject_id=subscriber.pk, nonce=nonce)
     unsubscribe = unsubscribe_token(subscriber)
     unsubscribe_link = absolute(token_path("newsletter:unsubscribe", unsubscribe, at=at))
     return DigestLinks(
         manage=absolute(token_path("newsletter:manage", manage, at=at)),
         unsubscribe=unsubscribe_link,
         view=absolute(token_path("newsletter:digest_view", view, at=at)),
-        archive=absolute(token_path("newsletter:reader_archive", archive, at=at)),
-        feedback=feedback_token(delivery_id=delivery_id, nonce=nonce),
+        archive=absolute(token_path("newsletter:manage_archive", manage, at=at)),
+        feedback=view,
         headers=_list_unsubscribe(unsubscribe_link, unsubscribe),
     )

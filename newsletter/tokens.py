@@ -25,7 +25,6 @@ class Purpose(StrEnum):
     MANAGE = "manage"
     UNSUBSCRIBE = "unsubscribe"
     VIEW = "view"  # the web view of a digest
-    FEEDBACK = "feedback"  # "More like this" / "Not for me" on one paper of one digest
     ARCHIVE = "archive"  # the reader's own archive of digests and its private Atom feed
 
 
@@ -35,7 +34,6 @@ MAX_AGE: dict[Purpose, timedelta | None] = {
     Purpose.MANAGE: None,
     Purpose.UNSUBSCRIBE: None,
     Purpose.VIEW: None,
-    Purpose.FEEDBACK: None,
     Purpose.ARCHIVE: None,
 }
 

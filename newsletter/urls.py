@@ -27,6 +27,7 @@ urlpatterns = [
         {"verdict": "less"},
         name="feedback_less",
     ),
+    path("manage/<str:token>/archive/", views_reader.manage_archive, name="manage_archive"),
     path("archive/<str:token>/", views_reader.archive, name="reader_archive"),
     path("archive/<str:token>/feed.atom", views_reader.archive_feed, name="reader_archive_feed"),
 ]

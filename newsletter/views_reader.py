@@ -13,9 +13,11 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from newsletter.models import Feedback
+from newsletter.models import Feedback, Subscriber
 from newsletter.services import feedback as fb
 from newsletter.services import reader_archive
+from newsletter.services import subscriptions as subs
+from newsletter.tokens import Purpose
 from newsletter.views import friendly_link_errors
 
 _VERDICT_HEADINGS = {"more": "More like this", "less": "Not for me"}
@@ -63,10 +65,25 @@ def _feedback_post(request: HttpRequest, target: fb.FeedbackTarget, verdict: str
 
 @require_GET
 @friendly_link_errors
+def manage_archive(request: HttpRequest, token: str) -> HttpResponse:
+    """The archive from a digest's footer, under the reader's manage token (their own pages, as the export)."""
+    return _archive_page(request, subs.subscriber_from_link(purpose=Purpose.MANAGE, token=token))
+
+
+@require_GET
+@friendly_link_errors
 def archive(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = reader_archive.archive_subscriber_from_link(token=token)
-    digests = reader_archive.archive_digests(subscriber=subscriber)
-    context = {"subscriber": subscriber, "digests": digests, "feed_path": f"{request.path}feed.atom"}
+    """The archive by its own token, as the private feed links it; revoked with the feed."""
+    return _archive_page(request, reader_archive.archive_subscriber_from_link(token=token))
+
+
+def _archive_page(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    context = {
+        "subscriber": subscriber,
+        "digests": reader_archive.archive_digests(subscriber=subscriber),
+        # The feed has a token of its own (it goes to feed readers, the manage token must not).
+        "feed_url": reader_archive.archive_feed_url_or_none(subscriber=subscriber),
+    }
     return _private(render(request, "newsletter/reader_archive.html", context))
 
 

@@ -274,7 +274,7 @@ SITE_BUILT = {
     ("templates/newsletter/feedback.html", "target.paper.get_absolute_url"): "this site's paper page",
     ("templates/newsletter/feedback_problem.html", "back"): "request.path: this very page",
     ("templates/newsletter/_feedback_paper.html", "paper.url"): "services.matching: reverse('papers:detail')",
-    ("templates/newsletter/reader_archive.html", "feed_path"): "request.path + feed.atom",
+    ("templates/newsletter/reader_archive.html", "feed_url"): SIGNED,
     ("templates/newsletter/reader_archive.html", "digest.view_url"): SIGNED,
     ("templates/newsletter/_archive_papers.html", "paper.url"): "links.absolute(paper.get_absolute_url())",
     ("templates/newsletter/_archive_papers.html", "paper.more_like_this_url"): SIGNED,

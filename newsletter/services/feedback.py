@@ -1,6 +1,7 @@
 """Feedback from the email: a reader's "More like this" / "Not for me" on one paper of one digest.
 
-The links carry the digest's signed token and the paper's id; a paper the ledger row does not list is refused.
+The links carry the digest's signed token (its web view's) and the paper's id; a paper the ledger row does not
+list is refused.
 A GET only shows the page (mail scanners fetch every link): recording the verdict, applying an edit of the
 interests and undoing it are POSTs, each a service here. What each edit would change is
 `feedback_proposals`' work.
@@ -49,7 +50,7 @@ class FeedbackTarget:
 
 def feedback_target_from_link(*, token: str, paper_id: int) -> FeedbackTarget:
     """The digest and paper a feedback link is for, or TokenInvalid (forged, revoked, or not in that digest)."""
-    payload = token_read(purpose=Purpose.FEEDBACK, token=token)
+    payload = token_read(purpose=Purpose.VIEW, token=token)  # the digest's own token: see links.feedback_token
     delivery = (
         Delivery.objects.select_related("subscriber")
         .filter(pk=payload.subject_id, subscriber__link_nonce=payload.nonce)

@@ -80,6 +80,13 @@ def archive_subscriber_from_link(*, token: str) -> Subscriber:
     return subscriber
 
 
+def archive_feed_url_or_none(*, subscriber: Subscriber) -> str | None:
+    """The reader's private feed, unless they unsubscribed (then it is revoked and not offered)."""
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+        return None
+    return links.archive_feed_url(subscriber)
+
+
 def archive_digests(*, subscriber: Subscriber, limit: int = ARCHIVE_DIGESTS_SHOWN) -> list[ArchivedDigest]:
     """The reader's sent digests, newest first, each paper with why it was picked: three queries in all."""
     deliveries = list(subscriber.deliveries.filter(status=Delivery.Status.SENT).order_by("-sent_at", "-pk")[:limit])

@@ -52,9 +52,11 @@ def test_every_digest_links_the_readers_archive_in_its_footer(edition: Edition) 
     message: Any = mail.outbox[-1]  # an EmailMultiAlternatives
     html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
     assert f'href="{url}"' in html and "Your past digests" in html
-    token = path_of(url).split("/")[2]
-    assert token_read(purpose=Purpose.ARCHIVE, token=token).subject_id == subscriber.pk
-    assert Client().get(path_of(url)).status_code == 200
+    assert path_of(url).startswith("/manage/") and path_of(url).endswith("/archive/")
+    token = path_of(url).split("/")[2]  # the manage token the digest signs anyway: no token more per digest
+    assert token_read(purpose=Purpose.MANAGE, token=token).subject_id == subscriber.pk
+    page = Client().get(path_of(url))
+    assert page.status_code == 200 and "Your past digests" in page.content.decode()
 
 
 def test_the_archive_lists_the_digests_sent_newest_first_with_why_each_paper_was_picked(
@@ -136,8 +138,10 @@ def test_the_private_feed_is_atom_with_one_entry_per_digest_sent(client: Client,
 def test_the_archive_page_points_feed_readers_at_the_feed(client: Client, edition: Edition) -> None:
     subscriber = _two_digests()
     html = client.get(path_of(links.archive_url(subscriber))).content.decode()
-    feed = path_of(links.archive_feed_url(subscriber))
-    assert f'type="application/atom+xml" title="Your Paperboy digests" href="{feed}"' in html
+    feed = re.search(r'type="application/atom\+xml" title="Your Paperboy digests" href="([^"]+)"', html)
+    assert feed and re.search(rf'class="feed-link" href="{re.escape(feed[1])}"', html)
+    assert token_read(purpose=Purpose.ARCHIVE, token=path_of(feed[1]).split("/")[2]).subject_id == subscriber.pk
+    assert client.get(path_of(feed[1])).status_code == 200
 
 
 @pytest.mark.parametrize("leave", [subscriber_unsubscribe, subscriber_erase])
@@ -147,6 +151,7 @@ def test_the_archive_and_its_feed_are_revoked_when_the_reader_leaves(
     subscriber = _two_digests()
     urls = [path_of(links.archive_url(subscriber)), path_of(links.archive_feed_url(subscriber))]
     assert [client.get(url).status_code for url in urls] == [200, 200]
+    from_digest_url = path_of(links.manage_archive_url(subscriber))
 
     leave(subscriber=subscriber)  # type: ignore[operator]
 
@@ -154,6 +159,11 @@ def test_the_archive_and_its_feed_are_revoked_when_the_reader_leaves(
         response = client.get(url)
         assert response.status_code == 400
         assert "This link doesn't work" in response.content.decode()
+    from_digest = client.get(from_digest_url)
+    if leave is subscriber_erase:
+        assert from_digest.status_code == 400
+    else:  # their own pages stay theirs (as the manage page does), without the revoked feed
+        assert from_digest.status_code == 200 and "feed.atom" not in from_digest.content.decode()
 
 
 def test_forged_and_other_purposes_tokens_open_no_archive(client: Client, edition: Edition) -> None:

@@ -64,7 +64,7 @@ def test_every_paper_of_a_sent_digest_carries_both_links_signed_for_that_digest(
     assert len(found) == 2 * len({paper for _, paper, _ in found}) >= 2 * 10
     tokens = {path_of(url).split("/")[2] for url, _, _ in found}
     assert len(tokens) == 1  # one per digest
-    payload = token_read(purpose=Purpose.FEEDBACK, token=tokens.pop())
+    payload = token_read(purpose=Purpose.VIEW, token=tokens.pop())  # the digest's web-view token
     assert (payload.subject_id, payload.nonce) == (delivery.pk, subscriber.link_nonce)
     first = delivery.papers[0]["paper_id"]
     assert re.search(rf"Not for me: http\S+/feedback/\S+/{first}/not-for-me/", str(message.body))
@@ -243,14 +243,16 @@ def test_forged_truncated_or_misused_links_get_the_link_problem_page(client: Cli
     paper_id = delivery.papers[0]["paper_id"]
     good = _url(delivery, paper_id, "less")
     token = good.split("/")[2]
-    view_token = token_make(purpose=Purpose.VIEW, subject_id=delivery.pk, nonce=subscriber.link_nonce)
+    manage_token = token_make(purpose=Purpose.MANAGE, subject_id=subscriber.pk, nonce=subscriber.link_nonce)
+    other_digest = token_make(purpose=Purpose.VIEW, subject_id=delivery.pk + 1, nonce=subscriber.link_nonce)
     not_in_digest = Paper.objects.exclude(pk__in=[i["paper_id"] for i in delivery.papers]).first()
     assert not_in_digest is not None
 
     bad = [
         good.replace(token, token[:-3]),  # truncated by a mail client
         good.replace(token, token[:-1] + ("A" if token[-1] != "A" else "B")),  # forged
-        good.replace(token, view_token),  # another purpose's token
+        good.replace(token, manage_token),  # another purpose's token
+        good.replace(token, other_digest),  # a digest that does not exist
         good.replace(f"/{paper_id}/", f"/{not_in_digest.pk}/"),  # a paper that digest did not hold
         good.replace(f"/{paper_id}/", "/999999999/"),
     ]
