@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
@@ -41,6 +42,35 @@ def feedback_rejections_by_interest(*, interests: int = 20, papers_per_interest:
         if len(group.papers) < papers_per_interest:
             group.papers.append(RejectedPaper(row["paper_id"], row["paper__title"], row["n"]))
     return sorted(grouped.values(), key=lambda g: (-g.rejections, g.interest))[:interests]
+
+
+def subscriber_feedback_export(*, subscriber_id: int) -> list[dict[str, Any]]:
+    """A reader's verdicts and the edits they applied with them, oldest first, for their data export."""
+    rows = (
+        Feedback.objects.filter(delivery__subscriber_id=subscriber_id)
+        .select_related("paper", "delivery")
+        .prefetch_related("edits")
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "digest": row.delivery.period,
+            "paper": row.paper.title,
+            "verdict": row.get_verdict_display(),
+            "at": row.created_at.isoformat(),
+            "edits": [
+                {
+                    "kind": e.kind,
+                    "before": e.before,
+                    "after": e.after,
+                    "applied_at": e.applied_at.isoformat(),
+                    "undone_at": e.undone_at.isoformat() if e.undone_at else None,
+                }
+                for e in row.edits.all()
+            ],  # fmt: skip
+        }
+        for row in rows
+    ]
 
 
 def feedback_counts(*, days: int) -> dict[str, int]:

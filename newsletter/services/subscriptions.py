@@ -19,6 +19,7 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import make_message
+from newsletter.feedback_selectors import subscriber_feedback_export
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services.explanations import delivery_item_words
@@ -261,6 +262,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "wording": subscriber.consent_text,
         },
         "deliveries": _deliveries_export(subscriber),
+        "feedback": subscriber_feedback_export(subscriber_id=subscriber.pk),
         "exported_at": _iso(timezone.now()),
     }
 

@@ -4,6 +4,7 @@ and undo in one click, revoked with the reader's other links, and what editors s
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -70,8 +71,11 @@ def test_every_paper_of_a_sent_digest_carries_both_links_signed_for_that_digest(
     assert re.search(rf"Not for me: http\S+/feedback/\S+/{first}/not-for-me/", str(message.body))
 
 
-def test_the_feedback_links_keep_the_renderers_fast_path_equal_to_the_templates(edition: Edition) -> None:
+def test_the_feedback_links_keep_the_renderers_fast_path_equal_to_the_templates(
+    edition: Edition, monkeypatch: pytest.MonkeyPatch
+) -> None:
     subscriber, delivery = _sent_digest()
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)  # both renderings' tokens stamp the same second
 
     def render(*, skeletons: bool) -> tuple[str, str]:
         renderer = DigestRenderer.for_coverage(edition=edition, covers_after_id=None)
@@ -327,3 +331,21 @@ def test_a_paper_from_a_digest_older_than_the_window_still_gets_proposals(editio
 
     assert "drop" in {p.edit.kind for p in offered}
     assert item["paper_id"] not in {indexed.paper.id for indexed in proposals.window_index().papers}
+
+
+def test_a_readers_data_export_holds_their_feedback_and_erasing_deletes_it(edition: Edition) -> None:
+    from newsletter.services.subscriptions import subscriber_export
+
+    subscriber, delivery = _sent_digest()
+    item = _item(delivery, "diffusion models")
+    target = fb.feedback_target_from_link(token=_url(delivery, item["paper_id"], "less").split("/")[2],
+                                          paper_id=item["paper_id"])  # fmt: skip
+    drop = next(p for p in fb.feedback_proposals(target=target, verdict="less") if p.edit.kind == "drop")
+    fb.feedback_edit_apply(target=target, verdict="less", key=drop.edit.key)
+
+    (exported,) = subscriber_export(subscriber=subscriber)["feedback"]
+    assert (exported["paper"], exported["verdict"]) == (target.paper.title, "not for me")
+    assert exported["edits"][0]["before"] == "diffusion models" and exported["edits"][0]["after"] == ""
+
+    subscriber_erase(subscriber=subscriber)
+    assert not Feedback.objects.exists() and not InterestEdit.objects.exists()
