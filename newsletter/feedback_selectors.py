@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from newsletter.models import Feedback
+from newsletter.models import Feedback, InterestEdit
 
 
 @dataclass(slots=True)
@@ -58,19 +58,16 @@ def subscriber_feedback_export(*, subscriber_id: int) -> list[dict[str, Any]]:
             "paper": row.paper.title,
             "verdict": row.get_verdict_display(),
             "at": row.created_at.isoformat(),
-            "edits": [
-                {
-                    "kind": e.kind,
-                    "before": e.before,
-                    "after": e.after,
-                    "applied_at": e.applied_at.isoformat(),
-                    "undone_at": e.undone_at.isoformat() if e.undone_at else None,
-                }
-                for e in row.edits.all()
-            ],  # fmt: skip
+            "edits": [_edit_export(edit) for edit in row.edits.all()],
         }
         for row in rows
     ]
+
+
+def _edit_export(edit: InterestEdit) -> dict[str, Any]:
+    undone = edit.undone_at.isoformat() if edit.undone_at else None
+    return {"kind": edit.kind, "before": edit.before, "after": edit.after, "applied_at": edit.applied_at.isoformat(),
+            "undone_at": undone}  # fmt: skip
 
 
 def feedback_counts(*, days: int) -> dict[str, int]:
