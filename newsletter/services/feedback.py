@@ -4,7 +4,7 @@ The links carry the digest's signed token (its web view's) and the paper's id; a
 list is refused.
 A GET only shows the page (mail scanners fetch every link): recording the verdict, applying an edit of the
 interests and undoing it are POSTs, each a service here. What each edit would change is
-`feedback_proposals`' work.
+the work of `feedback_proposals` and `feedback_effects`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,8 @@ from django.utils import timezone
 from newsletter.matching import InterestError, parse_interests
 from newsletter.models import Delivery, Feedback, InterestEdit, Subscriber
 from newsletter.services import subscriptions as subs
-from newsletter.services.feedback_proposals import (
-    Edit,
-    Proposal,
-    edit_label,
-    proposals_more_like_this,
-    proposals_not_for_me,
-)
+from newsletter.services.feedback_effects import Edit, Proposal, edit_label
+from newsletter.services.feedback_proposals import proposals_more_like_this, proposals_not_for_me
 from newsletter.tokens import Purpose, TokenInvalid, token_read
 from papers.models import Paper
 

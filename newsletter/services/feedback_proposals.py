@@ -4,44 +4,38 @@ what it would have changed over the last 30 days of papers.
 For "Not for me": exclude a word of the paper from the interest that brought it, require the interest as an
 exact phrase, or drop the interest. For "More like this": add a term of the paper that none of the reader's
 interests matched (ranked by the semantic layer when it is on, else by where and how often the paper uses
-it). Every candidate is percolated, with the reader's current interests, against one index of the window's
-papers (each distinct interest evaluated once); only edits that would have changed this paper's fate are
-proposed, and each says which papers the reader would have lost or gained, highlighted as the live preview
-highlights them.
+it). Every candidate is percolated with the reader's current interests over the window's papers
+(`feedback_effects`); only edits that would have decided this paper are proposed, each with the papers the
+reader would have lost or gained, highlighted as the live preview highlights them.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
-from newsletter.matching import (
-    InterestError,
-    PaperId,
-    PaperIndex,
-    compile_interest,
-    parse_interest,
-    parse_interests,
-)
+from newsletter.matching import InterestError, parse_interest
 from newsletter.matching.interests import TermKind
-from newsletter.matching.percolation import Percolation, PercolationMemo, percolate_memo, percolation_explain
+from newsletter.matching.percolation import PercolationMemo, percolate_memo
 from newsletter.matching.text import STOP_WORDS, normalise, stem, words_of
-from newsletter.services.matching import _preview_paper, paper_index_build
+from newsletter.services.feedback_effects import (
+    Edit,
+    Proposal,
+    edits_evaluate,
+    edits_valid,
+    is_topical,
+    match_explained,
+    paper_number,
+    proposals_with_effects,
+    window_index,
+)
+from newsletter.services.matching import _plans_bound
 from papers.models import Paper
-from papers.selectors import papers_version
 
 logger = logging.getLogger(__name__)
 
-WINDOW_DAYS = 30
-WINDOW_PAPERS_MAX = 3000  # the window's newest papers, a bound on the index built for it
-EFFECT_PAPERS_SHOWN = 3
 PROPOSALS_PER_INTEREST = 2  # exclusions offered per interest, the ones that keep most of its other papers
 EXCLUSION_CANDIDATES = 8  # words of the paper tried as exclusions, per interest
 ADDITION_CANDIDATES = 12  # terms of the paper tried as new interests
@@ -51,78 +45,6 @@ ADDITION_MAX_SHARE = 0.1
 _MIN_WORD_LENGTH = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
-    """One change to the reader's list of interests: `before` replaced by `after` ("" when absent)."""
-
-    kind: str  # InterestEdit.Kind
-    before: str = ""
-    after: str = ""
-
-    @property
-    def key(self) -> str:
-        # "|" is no character an interest can hold (interests.py): a safe separator for a form field.
-        return f"{self.kind}|{self.before}|{self.after}"
-
-    def applied_to(self, interests: list[str]) -> list[str]:
-        result = [text for text in interests if text != self.after]
-        if self.before in result:
-            position = result.index(self.before)
-            if self.after:
-                result[position] = self.after
-            else:
-                del result[position]
-        elif self.after:
-            result.append(self.after)
-        return result
-
-
-@dataclass(slots=True)
-class Effect:
-    """What an edit would have changed over the window besides this paper: the other papers the reader would
-    not have got and those they would also have got, counted, and the first few of each."""
-
-    lost: int = 0
-    gained: int = 0
-    lost_papers: list[dict[str, Any]] = field(default_factory=list)
-    gained_papers: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Proposal:
-    edit: Edit
-    label: str
-    effect: Effect
-
-
-@dataclass(slots=True)
-class _Window:
-    key: tuple[Any, ...] | None = None
-    index: PaperIndex | None = None
-
-
-_window = _Window()
-_window_lock = threading.Lock()
-
-
-def window_index(*, including: int | None = None) -> PaperIndex:
-    """An index of the last WINDOW_DAYS days of visible papers, rebuilt when papers change or the day turns.
-    `including`: a paper that must be in it (a digest older than the window); such an index is not kept."""
-    since = (timezone.now() - timedelta(days=WINDOW_DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = Paper.objects.filter(is_hidden=False, first_seen_at__gte=since).order_by("-id")
-    key = (papers_version(), since)
-    with _window_lock:
-        if _window.key != key or _window.index is None:
-            papers = list(rows.values_list("id", "title", "abstract")[:WINDOW_PAPERS_MAX])
-            _window.index = paper_index_build(papers=papers)
-            _window.key = key
-        index = _window.index
-    if including is None or any(indexed.paper.id == including for indexed in index.papers):
-        return index
-    with_it = Paper.objects.filter(pk__in=[including, *(p.paper.id for p in index.papers)]).order_by("-id")
-    return paper_index_build(papers=list(with_it.values_list("id", "title", "abstract")))
-
-
 # --- "Not for me" -----------------------------------------------------------------------------------------
 
 
@@ -130,8 +52,9 @@ def proposals_not_for_me(*, current: list[str], brought: list[str], paper: Paper
     """Edits of the interests that brought `paper` (those of `brought` the reader still has, else any of theirs
     that matches it now) that would have kept it out, each with its effect."""
     index = window_index(including=paper.pk)
+    _plans_bound(index)  # every candidate word is planned on the shared index: keep its memo bounded
     memo = PercolationMemo(index=index)
-    topical = [text for text in current if _is_topical(text)]
+    topical = [text for text in current if is_topical(text)]
     matching_now = _interests_matching(memo, topical, paper.pk)
     interests = [text for text in topical if text in brought and text in matching_now] or matching_now
     edits: list[Edit] = []
@@ -142,7 +65,7 @@ def proposals_not_for_me(*, current: list[str], brought: list[str], paper: Paper
             edits.append(Edit(kind="phrase", before=interest, after=phrase))
         if len(topical) > 1:
             edits.append(Edit(kind="drop", before=interest))
-    return _with_effects(memo, current, paper.pk, _valid(current, edits))
+    return proposals_with_effects(memo, current, paper.pk, edits_valid(current, edits))
 
 
 def _exclusions(memo: PercolationMemo, current: list[str], interest: str, paper: Paper) -> list[Edit]:
@@ -157,8 +80,8 @@ def _exclusions(memo: PercolationMemo, current: list[str], interest: str, paper:
         except InterestError:
             continue
         edits.append(Edit(kind="exclude", before=interest, after=after))
-    scored = _evaluate(memo, current, _valid(current, edits))
-    number = _number_of(memo.index, paper.pk)
+    scored = edits_evaluate(memo, current, edits_valid(current, edits))
+    number = paper_number(memo.index, paper.pk)
     kept = [(lost.bit_count(), edit) for edit, lost, _ in scored if number is not None and lost >> number & 1]
     return [edit for _, edit in sorted(kept, key=lambda pair: pair[0])[:PROPOSALS_PER_INTEREST]]
 
@@ -183,6 +106,7 @@ def proposals_more_like_this(*, current: list[str], paper: Paper) -> list[Propos
     """New interests from the paper's own terms that none of the reader's interests matched, each of which
     would have caught this paper, with what else it would have brought."""
     index = window_index(including=paper.pk)
+    _plans_bound(index)
     memo = PercolationMemo(index=index)
     matched = _matched_stems(memo, current, paper.pk)
     candidates = [term for term in _paper_terms(paper) if not {stem(w) for w in term.split()} & matched]
@@ -193,7 +117,7 @@ def proposals_more_like_this(*, current: list[str], paper: Paper) -> list[Propos
             edits.append(Edit(kind="add", after=parse_interest(term).text))
         except InterestError:
             continue
-    proposals = _with_effects(memo, current, paper.pk, _valid(current, edits), needs="catch")
+    proposals = proposals_with_effects(memo, current, paper.pk, edits_valid(current, edits), needs="catch")
     broad = ADDITION_MAX_SHARE * max(len(index), 1)
     return [p for p in proposals if p.effect.gained <= broad][:ADDITIONS_SHOWN]
 
@@ -249,37 +173,11 @@ def _semantic_rank(paper: Paper, terms: list[str]) -> list[str] | None:
     return [terms[i] for i in sorted(range(len(terms)), key=lambda i: -float(closeness[i]))]
 
 
-# --- percolating the edits over the window ----------------------------------------------------------------
-
-
-def _is_topical(text: str) -> bool:
-    try:
-        return not parse_interest(text).exclusion_only
-    except InterestError:
-        return False
-
-
-def _valid(current: list[str], edits: list[Edit]) -> list[Edit]:
-    """Edits whose result the subscribe form would accept (at most 20 interests, 6 exclusions each ...)."""
-    valid = []
-    for edit in dict.fromkeys(edits):
-        result = edit.applied_to(current)
-        if result == current or not any(_is_topical(text) for text in result):
-            continue
-        try:
-            parse_interests("\n".join(result))
-        except InterestError:
-            continue
-        valid.append(edit)
-    return valid
-
-
-def _number_of(index: PaperIndex, paper_id: PaperId) -> int | None:
-    return next((n for n, indexed in enumerate(index.papers) if indexed.paper.id == paper_id), None)
+# --- helpers --------------------------------------------------------------------------------------------
 
 
 def _interests_matching(memo: PercolationMemo, interests: list[str], paper_id: int) -> list[str]:
-    number = _number_of(memo.index, paper_id)
+    number = paper_number(memo.index, paper_id)
     if number is None:
         return []
     result = percolate_memo(memo=memo, subscribers=[(text, [text]) for text in interests])
@@ -291,87 +189,7 @@ def _matched_stems(memo: PercolationMemo, current: list[str], paper_id: int) -> 
     stems = {stem(word) for text in current for word, _ in words_of(normalise(text))}
     result = percolate_memo(memo=memo, subscribers=[("now", current)])
     for text in current:
-        match = _explain(result, paper_id, text)
+        match = match_explained(result, paper_id, text)
         if match is not None:
             stems |= {stem(word) for found in match.explanation.words for word, _ in words_of(normalise(found))}
     return stems
-
-
-def _evaluate(memo: PercolationMemo, current: list[str], edits: list[Edit]) -> list[tuple[Edit, int, int]]:
-    """(edit, bits of the papers it loses, bits of those it gains) for each edit, in one percolation."""
-    subscribers = [("now", current), *((str(n), edit.applied_to(current)) for n, edit in enumerate(edits))]
-    result = percolate_memo(memo=memo, subscribers=subscribers)
-    now = result.paper_bits("now")
-    evaluated = []
-    for n, edit in enumerate(edits):
-        after = result.paper_bits(str(n))
-        evaluated.append((edit, now & ~after, after & ~now))
-    return evaluated
-
-
-def _with_effects(
-    memo: PercolationMemo, current: list[str], paper_id: int, edits: list[Edit], *, needs: str = "lose"
-) -> list[Proposal]:
-    """The edits that would have decided this paper, each with its effect, in the order given. `needs`: "lose"
-    (the reader would not have got it) or "catch" (the added interest alone would have caught it)."""
-    number = _number_of(memo.index, paper_id)
-    if number is None:
-        return []
-    subscribers = [("now", current), *((str(n), edit.applied_to(current)) for n, edit in enumerate(edits))]
-    subscribers += [(f"alone {n}", [edit.after]) for n, edit in enumerate(edits) if needs == "catch"]
-    result = percolate_memo(memo=memo, subscribers=subscribers)
-    now = result.paper_bits("now")
-    proposals = []
-    for n, edit in enumerate(edits):
-        key = str(n)
-        after = result.paper_bits(key)
-        lost, gained = now & ~after, after & ~now
-        decided = lost if needs == "lose" else result.paper_bits(f"alone {n}")
-        if not decided >> number & 1:
-            continue
-        this_paper = 1 << number
-        effect = Effect(
-            lost=(lost & ~this_paper).bit_count(),
-            gained=(gained & ~this_paper).bit_count(),
-            lost_papers=_shown(result, "now", current, lost, skip=paper_id),
-            gained_papers=_shown(result, key, edit.applied_to(current), gained, skip=paper_id),
-        )
-        proposals.append(Proposal(edit=edit, label=edit_label(edit), effect=effect))
-    return proposals
-
-
-def _shown(result: Percolation[str], key: str, interests: list[str], bits: int, *, skip: int) -> list[dict[str, Any]]:
-    """The first few papers of `bits` (besides this paper), best first, highlighted as the live preview does."""
-    if not bits:
-        return []
-    papers = result.index.papers
-    titles = {indexed.paper.id: indexed.paper.title for indexed in papers}
-    wanted = {papers[n].paper.id for n in range(len(papers)) if bits >> n & 1} - {skip}
-    shown = []
-    for item in result.matches(key, explain=False):
-        if item.paper_id in wanted:
-            match = next((m for text in interests if (m := _explain(result, item.paper_id, text))), None)
-            if match is not None:
-                shown.append(_preview_paper(match, titles))
-        if len(shown) >= EFFECT_PAPERS_SHOWN:
-            break
-    return shown
-
-
-def _explain(result: Percolation[str], paper_id: PaperId, text: str) -> Any:
-    try:
-        compiled = compile_interest(text, acronyms=result.index.acronyms).text
-    except InterestError:
-        return None
-    return percolation_explain(result, paper_id=paper_id, interest=compiled)
-
-
-def edit_label(edit: Edit) -> str:
-    if edit.kind == "exclude":
-        word = edit.after.rsplit(" -", 1)[-1]
-        return f"Leave out papers that mention “{word}” from “{edit.before}”"
-    if edit.kind == "phrase":
-        return f"Match “{edit.before}” only as the exact phrase {edit.after}"
-    if edit.kind == "drop":
-        return f"Drop the interest “{edit.before}”"
-    return f"Add the interest “{edit.after}”"

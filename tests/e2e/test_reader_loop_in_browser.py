@@ -33,6 +33,9 @@ INTERESTS = ["in-context learning", "diffusion models"]
 _LINK = re.compile(r"https?://[^\s\"'<>]+")
 # A scanner fetches links as a plain client: no cookies, no JavaScript, a user agent of its own.
 SCANNER_HEADERS = {"User-Agent": "Mozilla/5.0 (compatible; SafeLinks-Scanner/1.0)"}
+# A feedback page percolates its proposals over 30 days of papers: well under a second alone, but the machine
+# that runs the suite may be loaded many times over, so waits are long (a wait ends as soon as it is met).
+WAIT_MS = 60_000
 
 
 @pytest.fixture
@@ -61,7 +64,9 @@ def _links(message: Any, part: str) -> list[str]:
 
 
 def _scanner_get(url: str) -> int:
-    with urllib.request.urlopen(urllib.request.Request(url, headers=SCANNER_HEADERS), timeout=10) as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=SCANNER_HEADERS), timeout=WAIT_MS / 1000
+    ) as response:
         assert "Set-Cookie" not in response.headers
         return int(response.status)
 
@@ -88,24 +93,32 @@ def test_not_for_me_proposes_edits_with_their_effect_and_the_next_digest_follows
 
     with chromium() as browser:
         page = browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+        page.set_default_timeout(WAIT_MS)
         page.goto(not_for_me)
-        expect(page.locator("h1")).to_have_text("Not for me")
+        expect(page.locator("h1")).to_have_text("Not for me", timeout=WAIT_MS)
         drop = page.locator("li.proposal[data-kind=drop]")
-        expect(drop.locator("h3")).to_have_text("Drop the interest “diffusion models”")
-        expect(drop.locator(".effect")).to_contain_text("Would have left out this paper, and")
+        expect(drop.locator("h3")).to_have_text("Drop the interest “diffusion models”", timeout=WAIT_MS)
+        expect(drop.locator(".effect")).to_contain_text("Would have left out this paper, and", timeout=WAIT_MS)
         expect(drop.locator(".effect-papers.lost mark").first).to_be_visible()  # highlighted as in the preview
-        expect(page.locator("li.proposal[data-kind=exclude]").first).to_be_visible()
+        expect(page.locator("li.proposal[data-kind=exclude]").first).to_be_visible(timeout=WAIT_MS)
         _screenshots(page, test_output_dir, "feedback-not-for-me")
 
         drop.locator("button").click()
-        expect(page.locator(".flash")).to_contain_text("Done: your interests are now in-context learning.")
+        expect(page.locator(".flash")).to_contain_text(
+            "Done: your interests are now in-context learning.", timeout=WAIT_MS
+        )
         _assert_interests(reader, ["in-context learning"])
         page.locator("ul.applied button").click()  # one click undoes
-        expect(page.locator(".flash")).to_contain_text("Undone")
+        expect(page.locator(".flash")).to_contain_text("Undone", timeout=WAIT_MS)
         _assert_interests(reader, INTERESTS)
         page.locator("li.proposal[data-kind=drop] button").click()  # and one applies again
-        expect(page.locator(".flash")).to_contain_text("Done")
+        expect(page.locator(".flash")).to_contain_text("Done", timeout=WAIT_MS)
         _screenshots(page, test_output_dir, "feedback-applied")
+        more = next(url for url in _links(first, "/more-like-this/") if f"/{diffusion}/" not in url)
+        page.goto(more)
+        expect(page.locator("h1")).to_have_text("More like this", timeout=WAIT_MS)
+        expect(page.locator("li.proposal[data-kind=add]").first).to_be_visible(timeout=WAIT_MS)
+        _screenshots(page, test_output_dir, "feedback-more-like-this")
         page.close()
 
     _assert_interests(reader, ["in-context learning"])
@@ -155,21 +168,22 @@ def test_the_readers_archive_and_its_private_atom_feed(reader: Subscriber, test_
 
     with chromium() as browser:
         page = browser.new_page(viewport=DESKTOP)  # type: ignore[arg-type]
+        page.set_default_timeout(WAIT_MS)
         page.goto(archive_url)
-        expect(page.locator("h1")).to_have_text("Your past digests")
-        expect(page.locator("article.digest")).to_have_count(2)
-        expect(page.locator("article.digest").first).to_have_attribute("id", f"digest-{sent[0].pk}")
-        expect(page.locator("article.digest .why").first).to_contain_text("Matched your interest")
-        expect(page.locator("article.digest mark").first).to_be_visible()
+        expect(page.locator("h1")).to_have_text("Your past digests", timeout=WAIT_MS)
+        expect(page.locator("article.digest")).to_have_count(2, timeout=WAIT_MS)
+        expect(page.locator("article.digest").first).to_have_attribute("id", f"digest-{sent[0].pk}", timeout=WAIT_MS)
+        expect(page.locator("article.digest .why").first).to_contain_text("Matched your interest", timeout=WAIT_MS)
+        expect(page.locator("article.digest mark").first).to_be_visible(timeout=WAIT_MS)
         _screenshots(page, test_output_dir, "reader-archive")
         feed_url = page.locator("a.feed-link").evaluate("a => a.href")
         feed = feedparser.parse(page.request.get(feed_url).body())
         assert not feed.bozo, feed.get("bozo_exception")
         assert feed.version == "atom10" and len(feed.entries) == 2
         page.goto(feed.entries[-1].link)  # an entry opens that digest in the archive, its mailed form a click on
-        expect(page.locator(f"#digest-{sent[-1].pk}")).to_be_in_viewport()
+        expect(page.locator(f"#digest-{sent[-1].pk}")).to_be_in_viewport(timeout=WAIT_MS)
         page.locator(f"#digest-{sent[-1].pk} .meta a").click()
-        expect(page.locator("h1")).to_contain_text("new papers for you")
+        expect(page.locator("h1")).to_contain_text("new papers for you", timeout=WAIT_MS)
         page.close()
     titles = [entry.title for entry in feed.entries]
     assert titles == [f"{len(d.papers)} papers for you, {_day(d.period)}" for d in sent]

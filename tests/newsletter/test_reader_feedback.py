@@ -19,6 +19,7 @@ from newsletter.feedback_selectors import feedback_counts, feedback_rejections_b
 from newsletter.matching.percolation import PercolationMemo, percolate_memo
 from newsletter.models import Delivery, Edition, Feedback, InterestEdit, Subscriber
 from newsletter.services import feedback as fb
+from newsletter.services import feedback_effects as effects
 from newsletter.services import feedback_proposals as proposals
 from newsletter.services.digests import digest_plan
 from newsletter.services.rendering import DigestRenderer
@@ -217,7 +218,7 @@ def test_the_effect_of_dropping_an_interest_is_the_window_papers_only_it_brought
 
     drop = next(p for p in fb.feedback_proposals(target=target, verdict="less") if p.edit.kind == "drop")
 
-    index = proposals.window_index()
+    index = effects.window_index()
     result = percolate_memo(
         memo=PercolationMemo(index=index),
         subscribers=[("both", INTERESTS), ("without", ["in-context learning"])],
@@ -225,7 +226,7 @@ def test_the_effect_of_dropping_an_interest_is_the_window_papers_only_it_brought
     only_diffusion = result.paper_bits("both") & ~result.paper_bits("without")
     assert drop.effect.lost == only_diffusion.bit_count() - 1 > 0  # besides this paper
     assert drop.effect.gained == 0
-    assert len(drop.effect.lost_papers) == min(proposals.EFFECT_PAPERS_SHOWN, drop.effect.lost)
+    assert len(drop.effect.lost_papers) == min(effects.EFFECT_PAPERS_SHOWN, drop.effect.lost)
     assert all(any(lit for _, lit in paper["snippet"]) for paper in drop.effect.lost_papers)
 
 
@@ -234,7 +235,7 @@ def test_papers_older_than_the_window_are_left_out_of_the_effect(edition: Editio
     assert old is not None
     Paper.objects.filter(pk=old.pk).update(first_seen_at=timezone.now() - timedelta(days=31))
 
-    ids = {indexed.paper.id for indexed in proposals.window_index().papers}
+    ids = {indexed.paper.id for indexed in effects.window_index().papers}
 
     assert old.pk not in ids and len(ids) == Paper.objects.filter(is_hidden=False).count() - 1
 
@@ -330,7 +331,7 @@ def test_a_paper_from_a_digest_older_than_the_window_still_gets_proposals(editio
     offered = fb.feedback_proposals(target=target, verdict="less")
 
     assert "drop" in {p.edit.kind for p in offered}
-    assert item["paper_id"] not in {indexed.paper.id for indexed in proposals.window_index().papers}
+    assert item["paper_id"] not in {indexed.paper.id for indexed in effects.window_index().papers}
 
 
 def test_a_readers_data_export_holds_their_feedback_and_erasing_deletes_it(edition: Edition) -> None:
