@@ -5,6 +5,22 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
+def editors_see_feedback(apps, schema_editor):
+    """Editors read readers' feedback in the admin (which papers readers reject, per interest)."""
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config("newsletter")
+    previous = getattr(app_config, "models_module", None)  # historical apps' configs have none
+    app_config.models_module = previous or True
+    create_permissions(app_config, apps=apps, verbosity=0)  # made after all migrations otherwise
+    app_config.models_module = previous
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    view = Permission.objects.filter(content_type__app_label="newsletter", codename="view_feedback")
+    for group in Group.objects.filter(name="Editors"):
+        group.permissions.add(*view)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -48,4 +64,5 @@ class Migration(migrations.Migration):
             model_name='feedback',
             constraint=models.UniqueConstraint(fields=('delivery', 'paper', 'verdict'), name='feedback_once_per_paper'),
         ),
+        migrations.RunPython(editors_see_feedback, migrations.RunPython.noop),
     ]
