@@ -24,7 +24,7 @@ def editors_see_feedback(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0009_interest_vector_explanation_kind'),
+        ('newsletter', '0011_subscriber_events'),
         ('papers', '0003_paper_vector'),
     ]
 
