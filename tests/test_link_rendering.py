@@ -276,6 +276,18 @@ SITE_BUILT = {
         "row.paper_url",
     ): "reverse() of the paper's admin page (desk.py)",
     ("templates/admin/newsletter/edition/detail.html", "base"): "{% url 'admin:newsletter_edition_entry' … %}",
+    # The reader's loop (issue 19): feedback links, the archive and its feed.
+    ("templates/newsletter/email/digest.html", "slots.archive_url"): SLOT,
+    ("templates/newsletter/email/digest_paper.html", "more_like_this_url"): "links.feedback_url_with_slot + a slot",
+    ("templates/newsletter/email/digest_paper.html", "not_for_me_url"): "links.feedback_url_with_slot + a slot",
+    ("templates/newsletter/feedback.html", "target.paper.get_absolute_url"): "this site's paper page",
+    ("templates/newsletter/feedback_problem.html", "back"): "request.path: this very page",
+    ("templates/newsletter/_feedback_paper.html", "paper.url"): "services.matching: reverse('papers:detail')",
+    ("templates/newsletter/reader_archive.html", "feed_url"): SIGNED,
+    ("templates/newsletter/reader_archive.html", "digest.view_url"): SIGNED,
+    ("templates/newsletter/_archive_papers.html", "paper.url"): "links.absolute(paper.get_absolute_url())",
+    ("templates/newsletter/_archive_papers.html", "paper.more_like_this_url"): SIGNED,
+    ("templates/newsletter/_archive_papers.html", "paper.not_for_me_url"): SIGNED,
 }
 _VARIABLE_IN_URL_ATTRIBUTE = re.compile(r"""\b(?:href|src|action|formaction|srcset)\s*=\s*["']\{\{\s*([^}]+?)\s*\}\}""")
 _FILTERED_WITH = re.compile(r"\{%\s*with\s+(\w+)\s*=\s*[^%]*\|\s*http_url\s*%\}")

@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 # OVERFLOW_RESERVE_BYTES begin; the rest are listed by title while they fit, then counted ("and 12 more").
 HTML_BUDGET_BYTES = 90_000
 OVERFLOW_RESERVE_BYTES = 15_000
-SLOTS = ("heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url")
+SLOTS = (
+    "heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url", "archive_url", "feedback",
+)  # fmt: skip
 _SLOT_PATTERN = re.compile("⟦([a-z_]+)⟧")
 # The overflow list is assembled per subscriber, after inlining: its few styles are written inline here.
 _SECTION_STYLE = (
@@ -128,28 +130,34 @@ def _slot_markers() -> dict[str, str]:
     return {name: mark_safe(f"⟦{name}⟧") for name in SLOTS}  # fixed markers, no user data
 
 
-# A (paper, interest) block as digests use it: its HTML before and after the interests it matched, the same for
-# its text, and the length of the HTML around them.
-_Block = tuple[str, str, str, str, int]
+# A (paper, interest) block as digests use it: its HTML cut where the interests it matched go and where each of
+# its two feedback links takes the digest's token (four parts), the same for its text, and the length of the
+# HTML parts.
+_Block = tuple[str, str, str, str, str, str, str, str, int]
+BLOCK_SLOTS = ["interests", "feedback", "feedback"]
 
 
-def _block_around_interests(html: Shell, text: Shell) -> _Block:
-    """The block's two parts around its one interests slot, which the digest_paper templates must have."""
-    if html.parts[1::2] != ["interests"] or text.parts[1::2] != ["interests"]:
-        raise ValueError("the digest_paper templates must show {{ slots.interests }} exactly once")
-    before, after = html.parts[0], html.parts[2]
-    return before, after, text.parts[0], text.parts[2], len(before) + len(after)
+def _block_around_slots(html: Shell, text: Shell) -> _Block:
+    """The block's parts around its slots, which the digest_paper templates must show in this order: the
+    interests once, then the feedback token in the "More like this" and the "Not for me" links."""
+    if html.parts[1::2] != BLOCK_SLOTS or text.parts[1::2] != BLOCK_SLOTS:
+        raise ValueError("the digest_paper templates must show {{ slots.interests }} once, then the two feedback links")
+    h, t = html.parts[0::2], text.parts[0::2]
+    return h[0], h[1], h[2], h[3], t[0], t[1], t[2], t[3], sum(len(part) for part in h)
 
 
 @dataclass(frozen=True, slots=True)
 class _Skeleton:
     """One paper's block, rendered and inlined once, cut around what depends on the interest that matched."""
 
-    html: tuple[str, str, str, str, str]  # before the title, after it, after the snippet, after interests, after words
+    # before the title, after it, after the snippet, after interests, after words, between the feedback tokens,
+    # after the second
+    html: tuple[str, str, str, str, str, str, str]
     title_mark: str  # the opening <mark ...> tag as the inliner wrote it, in the title
     snippet_mark: str  # the same, in the snippet
-    text: tuple[str, str, str, str]  # before the snippet text, after it, after the interests, after the words
-    text_bare: tuple[str, str, str]  # without a snippet text: before the interests, after them, after the words
+    # before the snippet text, after it, after the interests, after the words, between the tokens, after them
+    text: tuple[str, str, str, str, str, str]
+    text_bare: tuple[str, str, str, str, str]  # without a snippet text: before the interests, ... as above
 
 
 @dataclass
@@ -174,6 +182,7 @@ class DigestRenderer:
     _subjects: dict[tuple[int, str], str] = field(default_factory=_LongLivedMemo)
     _shells: tuple[Shell, Shell] | None = None
     _css: str = ""
+    _feedback_around: dict[str, tuple[str, str]] = field(default_factory=dict)  # verdict -> URL around the id
 
     @classmethod
     def for_coverage(cls, *, edition: Edition, covers_after_id: int | None) -> DigestRenderer:
@@ -208,9 +217,9 @@ class DigestRenderer:
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
         labels = subscriber.interest_labels or _NO_LABELS  # interests as the reader typed them
-        html_papers, text_papers, overflow, used = self._paper_blocks(items, labels)
-        interests = ", ".join([labels.get(interest, interest) for interest in subscriber.interests])
         signed = links.digest_links(delivery_id=delivery_id, subscriber=subscriber, at=links_at)
+        html_papers, text_papers, overflow, used = self._paper_blocks(items, labels, feedback=signed.feedback)
+        interests = ", ".join([labels.get(interest, interest) for interest in subscriber.interests])
         view = signed.view
         shown = shown_count(items, self.picks)  # the editor's picks are shown too
         common = {
@@ -218,6 +227,7 @@ class DigestRenderer:
             "manage_url": signed.manage,
             "unsubscribe_url": signed.unsubscribe,
             "view_url": view,
+            "archive_url": signed.archive,
         }
         more_html = _overflow_html(overflow, view=view, room=HTML_BUDGET_BYTES - used)
         html = html_shell.fill(
@@ -237,9 +247,10 @@ class DigestRenderer:
         return RenderedDigest(self._subject(shown, best_title), text, html, headers, len(items))
 
     def _paper_blocks(
-        self, items: list[dict[str, Any]], labels: dict[str, str] | None = None
+        self, items: list[dict[str, Any]], labels: dict[str, str] | None = None, *, feedback: str = ""
     ) -> tuple[str, str, list[PaperView], int]:
         """The full blocks that fit the HTML budget (HTML, text), the papers left over, and the HTML size so far.
+        `feedback`: the digest's token for its papers' feedback links (URL-safe: nothing to escape).
 
         Per item only references are appended; each part is joined once, with no string built per block.
         """
@@ -252,6 +263,7 @@ class DigestRenderer:
         labels = labels or _NO_LABELS
         # ~26 items a digest: the loop is written out (no call per block), the hottest of the per-subscriber work.
         heading = False
+        feedback_size = 2 * len(feedback)  # two links a block
         for item in items:
             paper_id = item["paper_id"]
             if overflow or size > limit:
@@ -271,9 +283,10 @@ class DigestRenderer:
             else:
                 matched = ", ".join([labels.get(i, i) for i in interests] if labels else interests)
             escaped = escape_memo(matched)
-            html_parts += (block[0], escaped, block[1])
-            text_parts += (block[2], matched if len(matched) <= _SHORT else _wrapped_after(block[2], matched), block[3])
-            size += block[4] + len(escaped)
+            html_parts += (block[0], escaped, block[1], feedback, block[2], feedback, block[3])
+            shown = matched if len(matched) <= _SHORT else _wrapped_after(block[4], matched)
+            text_parts += (block[4], shown, block[5], feedback, block[6], feedback, block[7])
+            size += block[8] + len(escaped) + feedback_size
         return "".join(html_parts), "".join(text_parts), overflow, size
 
     def _related_heading(self) -> tuple[str, str]:
@@ -316,13 +329,13 @@ class DigestRenderer:
         if key not in self._blocks:
             if len(self._blocks) >= _BLOCKS_LIMIT:
                 self._blocks.clear()
-            self._blocks[key] = _block_around_interests(*self._block_build(paper_id, interest))
+            self._blocks[key] = _block_around_slots(*self._block_build(paper_id, interest))
         return self._blocks[key]
 
     def _block_build(self, paper_id: int, interest: str) -> tuple[Shell, Shell]:
         """From the paper's skeleton; the first one of each paper is also rendered by the templates, and compared."""
         paper = self.papers[paper_id]
-        context = _block_context(paper, self._explanation(interest, paper_id))
+        context = _block_context(paper, self._explanation(interest, paper_id), self._feedback_urls(paper.id))
         if context["related"]:  # the semantic layer's picks (a few per digest): always by the templates
             return self._block_rendered(context)
         skeleton = self._skeleton(paper)
@@ -356,7 +369,12 @@ class DigestRenderer:
         """Render the block with markers for the title, snippet and words, two highlights in each; cut there."""
         title = [("⟦title_a⟧", False), ("⟦title_b⟧", True), ("⟦title_c⟧", False), ("⟦title_d⟧", True)]
         snippet = [("⟦snippet_a⟧", False), ("⟦snippet_b⟧", True), ("⟦snippet_c⟧", False), ("⟦snippet_d⟧", True)]
-        probe = {**_block_context(paper, None), "title": title, "snippet": snippet, "words": "⟦words⟧"}
+        probe = {
+            **_block_context(paper, None, self._feedback_urls(paper.id)),
+            "title": title,
+            "snippet": snippet,
+            "words": "⟦words⟧",
+        }
         html = _SLOT_PATTERN.split(self._inline_fragment(render_to_string("newsletter/email/digest_paper.html", probe)))
         text = _SLOT_PATTERN.split(
             render_to_string("newsletter/email/digest_paper.txt", {**probe, "snippet_text": "⟦snippet_text⟧"})
@@ -373,24 +391,26 @@ class DigestRenderer:
             "snippet_d",
             "interests",
             "words",
+            "feedback",
+            "feedback",
         ]
         lit = html[0::2]
         close = "</mark>"
         if (
             html[1::2] != names
-            or text[1::2] != ["snippet_text", "interests", "words"]
-            or bare[1::2] != ["interests", "words"]
+            or text[1::2] != ["snippet_text", "interests", "words", "feedback", "feedback"]
+            or bare[1::2] != ["interests", "words", "feedback", "feedback"]
             or not (lit[1] == lit[3] and lit[1].startswith("<mark") and lit[2] == close and lit[4].startswith(close))
             or not (lit[5] == lit[7] and lit[5].startswith("<mark") and lit[6] == close and lit[8].startswith(close))
         ):
             return None  # the templates changed shape: this paper's blocks take the template path
         cut = len(close)
         return _Skeleton(
-            html=(lit[0], lit[4][cut:], lit[8][cut:], lit[9], lit[10]),
+            html=(lit[0], lit[4][cut:], lit[8][cut:], lit[9], lit[10], lit[11], lit[12]),
             title_mark=lit[1],
             snippet_mark=lit[5],
-            text=(text[0], text[2], text[4], text[6]),
-            text_bare=(bare[0], bare[2], bare[4]),
+            text=(text[0], text[2], text[4], text[6], text[8], text[10]),
+            text_bare=(bare[0], bare[2], bare[4], bare[6], bare[8]),
         )
 
     def _explanation(self, interest: str, paper_id: int) -> Explanation | None:
@@ -437,6 +457,17 @@ class DigestRenderer:
             self._matches[interest] = {m.paper_id: m for m in interest_matches(index=self.index, interest=interest)}
         return self._matches[interest].get(paper_id)
 
+    def _feedback_urls(self, paper_id: int) -> tuple[str, str]:
+        """The paper's "More like this" and "Not for me" URLs, the digest's token a slot: reversed once per
+        renderer (a block is built per paper and interest, 300,000 a day at scale), then joined."""
+        if not self._feedback_around:
+            probe = 2_000_000_001  # stands for the paper id in the URL reversed once
+            for verdict in ("more", "less"):
+                before, after = links.feedback_url_with_slot(paper_id=probe, verdict=verdict).rsplit(str(probe), 1)
+                self._feedback_around[verdict] = (before, after)
+        more, less = self._feedback_around["more"], self._feedback_around["less"]
+        return f"{more[0]}{paper_id}{more[1]}", f"{less[0]}{paper_id}{less[1]}"
+
     def _styles(self) -> str:
         if not self._css:
             self._css = render_to_string("newsletter/email/_styles.css")
@@ -459,13 +490,14 @@ def _block_joined(skeleton: _Skeleton, context: dict[str, Any]) -> tuple[Shell, 
         return None
     h = skeleton.html
     html_before = h[0] + _marked(title, skeleton.title_mark) + h[1] + _marked(snippet, skeleton.snippet_mark) + h[2]
-    html = Shell.of([html_before, "interests", h[3] + _inline_text(words) + h[4]])
+    html = Shell.of([html_before, "interests", h[3] + _inline_text(words) + h[4], "feedback", h[5], "feedback", h[6]])
     if snippet_text:
         t = skeleton.text
-        text = Shell.of([t[0] + wrapped(snippet_text) + t[1], "interests", t[2] + wrapped(words) + t[3]])
+        before = t[0] + wrapped(snippet_text) + t[1]
+        text = Shell.of([before, "interests", t[2] + wrapped(words) + t[3], "feedback", t[4], "feedback", t[5]])
     else:
         b = skeleton.text_bare
-        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2]])
+        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2], "feedback", b[3], "feedback", b[4]])
     return html, text
 
 
@@ -490,7 +522,7 @@ def _paper_view(paper: Any) -> PaperView:
     return PaperView(paper.pk, *(_unslotted(value) for value in fields))
 
 
-def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[str, Any]:
+def _block_context(paper: PaperView, explanation: Explanation | None, feedback_urls: tuple[str, str]) -> dict[str, Any]:
     title = [(_unslotted(t), lit) for t, lit in explanation.title] if explanation else [(paper.title, False)]
     snippet = (
         [(_unslotted(t), lit) for t, lit in explanation.snippet]
@@ -507,6 +539,10 @@ def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[st
         "snippet_text": "".join(f"*{text}*" if lit else text for text, lit in snippet),
         "words": why_words(explanation.words) if explanation else "",
         "related": explanation is not None and explanation.kind == "related",
+        # With the digest's token in the slot: the links of this paper (see links.feedback_token).
+        # SITE_URL, a reversed path and an int: no reader's text.
+        "more_like_this_url": mark_safe(feedback_urls[0]),
+        "not_for_me_url": mark_safe(feedback_urls[1]),
     }
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import make_message
+from newsletter.feedback_selectors import subscriber_feedback_export
 from newsletter.mail_headers import subscriber_list_headers
 from newsletter.matching.labels import interests_as_typed
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
@@ -299,6 +300,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "wording": subscriber.consent_text,
         },
         "deliveries": _deliveries_export(subscriber),
+        "feedback": subscriber_feedback_export(subscriber_id=subscriber.pk),
         "exported_at": _iso(timezone.now()),
     }
 

@@ -21,15 +21,6 @@ def _fresh_rate_limits() -> None:
     cache.clear()  # rate-limit counters live in the cache; each test starts from zero
 
 
-@pytest.fixture(autouse=True)
-def _fresh_renderers() -> None:
-    """A send worker keeps one renderer per coverage for its life, keyed by edition ids; SQLite gives a rolled
-    back test's ids out again, so a renderer left by one test would render another test's edition."""
-    from newsletter.services import sending
-
-    sending._renderers.clear()
-
-
 def links_in_last_email(path_part: str) -> list[str]:
     assert mail.outbox, "no email was sent"
     return [url for url in LINK.findall(str(mail.outbox[-1].body)) if path_part in url]
