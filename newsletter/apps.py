@@ -12,6 +12,7 @@ class NewsletterConfig(AppConfig):
         from django.core import checks
 
         from newsletter import webhooks  # noqa: F401 - connects the anymail tracking receiver
-        from newsletter.checks import webhook_settings_check
+        from newsletter.checks import sending_domain_check, webhook_settings_check
 
         checks.register(webhook_settings_check, checks.Tags.security)
+        checks.register(sending_domain_check)

@@ -40,6 +40,9 @@ class Subscriber(models.Model):
     # planning stamps last_edition on each due subscriber.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     interests = models.JSONField(default=list, help_text="Canonical interest strings, as the matcher reads them.")
+    # {canonical: as typed} where the reader's spelling differs ("rlhf": "RLHF"): shown to them, never matched.
+    # Nullable: rows written in bulk (COPY, raw SQL) without it read as "no labels".
+    interest_labels = models.JSONField(default=dict, blank=True, null=True)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
     send_hour = models.PositiveSmallIntegerField(default=7, help_text="Hour of day, 0-23, in the timezone below.")
@@ -238,7 +241,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} for {self.subscriber_id} ({self.status})"
+        kind = "Weekly" if "-W" in self.period else "Daily"
+        return f"{kind} digest of {self.period} ({self.get_status_display()})"
 
 
 class DigestExplanation(models.Model):
@@ -315,6 +319,7 @@ class SignupRequest(models.Model):
 
     email = models.EmailField(max_length=254)
     interests = models.JSONField(default=list)
+    interest_labels = models.JSONField(default=dict, null=True)  # as Subscriber.interest_labels
     frequency = models.CharField(max_length=8)
     weekday = models.PositiveSmallIntegerField()
     send_hour = models.PositiveSmallIntegerField()
@@ -326,3 +331,35 @@ class SignupRequest(models.Model):
 
     def __str__(self) -> str:
         return f"sign-up request {self.pk}"
+
+
+class SubscriberEvent(models.Model):
+    """A change of a subscriber's status (or a suppression of their address), with what caused it: their
+    history, kept as it happened (the subscriber row holds only the latest dates), and what the dashboard's
+    "subscribers over time" is counted from (each event moves one subscriber from `previous` to `status`)."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIBED = "subscribed", "subscribed"
+        CONFIRMED = "confirmed", "confirmed"
+        PAUSED = "paused", "paused"
+        RESUMED = "resumed", "resumed"
+        UNSUBSCRIBED = "unsubscribed", "unsubscribed"
+        RESUBSCRIBED = "resubscribed", "resubscribed"
+        SUPPRESSED = "suppressed", "suppressed"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    previous = models.CharField(max_length=16, blank=True)  # the status before ("" for a new subscriber)
+    status = models.CharField(max_length=16)  # the status after (unchanged by a suppression)
+    cause = models.CharField(max_length=200)  # who or what: "the confirmation link", "editor ed", "a hard bounce"
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering: ClassVar = ["-at", "-id"]
+        indexes: ClassVar = [
+            models.Index(fields=["subscriber", "at"], name="subscriber_event_history"),
+            models.Index(fields=["at"], name="subscriber_event_at"),  # the dashboard's window
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.cause}) at {self.at:%Y-%m-%d %H:%M}"

@@ -18,12 +18,11 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from newsletter.addresses import email_normalize
-from newsletter.matching import InterestError
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
 from newsletter.services.digests import subscribers_due
+from newsletter.services.edition_index import interest_match_counts, interests_top_shared
 from newsletter.services.explanations import delivery_item_words
-from newsletter.services.matching import interest_matches, paper_index_build
-from papers.selectors import paper_texts, paper_titles
+from papers.selectors import paper_titles
 
 # --- editions -------------------------------------------------------------------------------------------
 
@@ -152,21 +151,13 @@ def _interests_top_in_python(*, limit: int) -> list[tuple[str, int]]:
 
 
 def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestRow]]:
-    """The top interests, each with how many papers of the latest edition it matches (0: it never does)."""
-    top = interests_top(limit=limit)
+    """The top interests, each with how many visible papers of the latest edition it matches (0: none)."""
+    top = interests_top_shared(limit=limit, count=interests_top)
     edition = edition_latest()
     if edition is None:
         return None, [InterestRow(text, n, 0) for text, n in top]
-    ids = EditionPaper.objects.filter(edition=edition).values_list("paper_id", flat=True)
-    index = paper_index_build(papers=paper_texts(ids=list(ids)))
-    rows = []
-    for text, n in top:
-        try:
-            matches: int | None = len(interest_matches(index=index, interest=text))
-        except InterestError:
-            matches = None
-        rows.append(InterestRow(text, n, matches))
-    return edition, rows
+    counts = interest_match_counts(edition=edition, interests=[text for text, _ in top])  # built once, shared
+    return edition, [InterestRow(text, n, counts[text]) for text, n in top]
 
 
 # --- the dashboard --------------------------------------------------------------------------------------

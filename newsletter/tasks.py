@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from newsletter.services import digests, editions, matching, sending, subscriptions
+from newsletter.services import digests, editions, first_digest, matching, sending, subscriptions
 from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,18 @@ def confirmation_send(confirmation_id: int) -> bool:
 )
 def manage_link_send(subscriber_id: int) -> bool:
     return subscriptions.manage_link_send(subscriber_id=subscriber_id)
+
+
+@shared_task(
+    name="newsletter.tasks.first_digest_send",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=6,
+)
+def first_digest_send(subscriber_id: int) -> int:
+    """A just-confirmed reader's first digest (re-running it sends nothing more: the ledger row is there)."""
+    return first_digest.first_digest_send(subscriber_id=subscriber_id)
 
 
 @shared_task(name="newsletter.tasks.edition_prepare")

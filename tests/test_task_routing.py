@@ -14,6 +14,7 @@ TASK_MODULES = (papers.tasks, newsletter.tasks)  # imported so every task is reg
 INGEST_TASKS = [
     "papers.tasks.dumps_scan",
     "papers.tasks.papers_embed",  # the encoder is CPU-bound: kept off the worker that sends emails
+    "papers.tasks.sources_check",  # a few queries an hour, beside the scans it watches
     "newsletter.tasks.interest_vectors_compute",
 ]
 EMAIL_TASKS = [
@@ -23,6 +24,7 @@ EMAIL_TASKS = [
     "newsletter.tasks.edition_prepare",
     "newsletter.tasks.digest_tick",
     "newsletter.tasks.deliveries_send",
+    "newsletter.tasks.first_digest_send",
 ]
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from datetime import date
+from functools import cache, lru_cache
 from html import escape
 from typing import Any
 
@@ -26,9 +27,11 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from newsletter import links
+from newsletter.digest_wording import listings_label, shown_count, why_words
 from newsletter.emails import inline_css, one_line
 from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
+from newsletter.plain_text import wrapped
 from newsletter.services.explanations import digest_explanations_after
 from newsletter.services.matching import interest_matches, paper_index_build
 
@@ -47,6 +50,8 @@ _SECTION_STYLE = (
 _ITEM_STYLE = "margin: 4px 0;"
 _LINK_STYLE = "color: #0b57d0;"
 _AUTHORS_SHOWN = 4
+_NO_LABELS: dict[str, str] = {}
+_SHORT = 40  # interests this long or shorter fit on the line of a plain-text block as they are
 # Text the CSS inliner writes back exactly as _inline_text does. Its HTML parser rewrites the rest (CR, NUL,
 # other control characters, noncharacters), so a block with any of those is built by the template path.
 _INLINER_SAFE_TEXT = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff⟦⟧]*")
@@ -179,11 +184,13 @@ class DigestRenderer:
         entries = entries.filter(paper__is_hidden=False).order_by("edition__issue_date", "-is_featured", "position")
         papers: dict[int, PaperView] = {}
         picks: list[PaperView] = []
+        listed: set[date] = set()  # the listings the digest covers (not the date it is sent)
         for entry in entries:
             view = papers.setdefault(entry.paper_id, _paper_view(entry.paper))
+            listed.add(entry.paper.first_listed_on or entry.paper.first_seen_at.date())
             if entry.is_featured and view not in picks:
                 picks.append(view)
-        label = f"{edition.issue_date:%B} {edition.issue_date.day}, {edition.issue_date.year}"
+        label = listings_label(listed or {edition.issue_date}, this_year=edition.issue_date.year)
         return cls(edition=edition, papers=papers, picks=picks, period_label=label)
 
     # --- per subscriber ---------------------------------------------------------------------------------
@@ -200,12 +207,14 @@ class DigestRenderer:
         `links.reverse_state()` as read in this thread, for a batch of digests."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
-        html_papers, text_papers, overflow, used = self._paper_blocks(items)
-        interests = ", ".join(subscriber.interests)
+        labels = subscriber.interest_labels or _NO_LABELS  # interests as the reader typed them
+        html_papers, text_papers, overflow, used = self._paper_blocks(items, labels)
+        interests = ", ".join([labels.get(interest, interest) for interest in subscriber.interests])
         signed = links.digest_links(delivery_id=delivery_id, subscriber=subscriber, at=links_at)
         view = signed.view
+        shown = shown_count(items, self.picks)  # the editor's picks are shown too
         common = {
-            "heading": f"{len(items)} new paper{'s' if len(items) != 1 else ''} for you",
+            "heading": f"{shown} new paper{'s' if shown != 1 else ''} for you",
             "manage_url": signed.manage,
             "unsubscribe_url": signed.unsubscribe,
             "view_url": view,
@@ -218,16 +227,18 @@ class DigestRenderer:
         text = text_shell.fill(
             {
                 **common,
-                "interests": interests,
+                "interests": wrapped(interests, column=0, indent=""),
                 "papers": text_papers,
                 "more": _overflow_text(overflow),
             }
         )
         best_title = self.papers[items[0]["paper_id"]].title if items else ""
         headers = {**signed.headers, "List-Id": settings.PAPERBOY_LIST_ID}
-        return RenderedDigest(self._subject(len(items), best_title), text, html, headers, len(items))
+        return RenderedDigest(self._subject(shown, best_title), text, html, headers, len(items))
 
-    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[str, str, list[PaperView], int]:
+    def _paper_blocks(
+        self, items: list[dict[str, Any]], labels: dict[str, str] | None = None
+    ) -> tuple[str, str, list[PaperView], int]:
         """The full blocks that fit the HTML budget (HTML, text), the papers left over, and the HTML size so far.
 
         Per item only references are appended; each part is joined once, with no string built per block.
@@ -238,6 +249,7 @@ class DigestRenderer:
         size = self._shell()[0].size
         limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
         papers, blocks, escape_memo = self.papers, self._blocks, self._escape
+        labels = labels or _NO_LABELS
         # ~26 items a digest: the loop is written out (no call per block), the hottest of the per-subscriber work.
         heading = False
         for item in items:
@@ -254,10 +266,13 @@ class DigestRenderer:
             interests = item["interests"]
             first = interests[0]
             block = blocks.get((paper_id, first)) or self._block(paper_id, first)
-            matched = first if len(interests) == 1 else ", ".join(interests)
+            if len(interests) == 1:
+                matched = labels.get(first, first) if labels else first
+            else:
+                matched = ", ".join([labels.get(i, i) for i in interests] if labels else interests)
             escaped = escape_memo(matched)
             html_parts += (block[0], escaped, block[1])
-            text_parts += (block[2], matched, block[3])
+            text_parts += (block[2], matched if len(matched) <= _SHORT else _wrapped_after(block[2], matched), block[3])
             size += block[4] + len(escaped)
         return "".join(html_parts), "".join(text_parts), overflow, size
 
@@ -282,7 +297,7 @@ class DigestRenderer:
         if subject is None:
             if len(self._subjects) >= _MEMO_LIMIT:
                 self._subjects.clear()
-            context = {"count": count, "best_title": best_title}
+            context = {"count": count, "best_title": best_title, "period_label": self.period_label}
             subject = self._subjects[key] = one_line(render_to_string("newsletter/email/digest.subject.txt", context))
         return subject
 
@@ -447,10 +462,10 @@ def _block_joined(skeleton: _Skeleton, context: dict[str, Any]) -> tuple[Shell, 
     html = Shell.of([html_before, "interests", h[3] + _inline_text(words) + h[4]])
     if snippet_text:
         t = skeleton.text
-        text = Shell.of([t[0] + snippet_text + t[1], "interests", t[2] + words + t[3]])
+        text = Shell.of([t[0] + wrapped(snippet_text) + t[1], "interests", t[2] + wrapped(words) + t[3]])
     else:
         b = skeleton.text_bare
-        text = Shell.of([b[0], "interests", b[1] + words + b[2]])
+        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2]])
     return html, text
 
 
@@ -490,7 +505,7 @@ def _block_context(paper: PaperView, explanation: Explanation | None) -> dict[st
         "snippet": snippet,
         "title_text": paper.title,
         "snippet_text": "".join(f"*{text}*" if lit else text for text, lit in snippet),
-        "words": ", ".join(explanation.words) if explanation else "",
+        "words": why_words(explanation.words) if explanation else "",
         "related": explanation is not None and explanation.kind == "related",
     }
 
@@ -520,4 +535,14 @@ def _overflow_html(papers: list[PaperView], *, view: str, room: int) -> str:
 def _overflow_text(papers: list[PaperView]) -> str:
     if not papers:
         return ""
-    return "\nMORE MATCHES\n" + "".join(f"* {p.title}\n  {p.url}\n" for p in papers)
+    return "\nMORE MATCHES\n" + "".join([_overflow_line(p.title, p.url) for p in papers])
+
+
+@lru_cache(maxsize=50_000)  # the same papers overflow in many digests; a title is wrapped once
+def _overflow_line(title: str, url: str) -> str:
+    return f"* {wrapped(title)}\n  {url}\n"
+
+
+def _wrapped_after(before: str, text: str) -> str:
+    """`text` wrapped where it continues the last line of `before` (a long list of interests)."""
+    return wrapped(text, column=len(before) - before.rfind("\n") - 1)

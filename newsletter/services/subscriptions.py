@@ -9,7 +9,7 @@ tell who is subscribed.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -19,10 +19,13 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import make_message
+from newsletter.mail_headers import subscriber_list_headers
+from newsletter.matching.labels import interests_as_typed
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services.explanations import delivery_item_words
 from newsletter.services.sending import message_send
+from newsletter.services.subscriber_events import Kind, subscriber_event_record
 from newsletter.services.suppressions import (
     email_is_suppressed,
     email_refuses_signup,
@@ -45,6 +48,8 @@ class Preferences:
     weekday: int = Subscriber.Weekday.MONDAY
     send_hour: int = 7
     timezone: str = "UTC"
+    # {canonical: as typed} where the reader's spelling differs (see newsletter/matching/labels.py)
+    interest_labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Refused here, before any rate limit counts the request: a value the columns cannot hold must never
@@ -78,6 +83,7 @@ def subscription_request(*, request: SubscribeRequest) -> None:
         signup = SignupRequest.objects.create(
             email=email,
             interests=list(preferences.interests),
+            interest_labels=dict(preferences.interest_labels),
             frequency=preferences.frequency,
             weekday=preferences.weekday,
             send_hour=preferences.send_hour,
@@ -105,6 +111,7 @@ def signup_process(*, signup_id: int) -> None:
                 weekday=signup.weekday,
                 send_hour=signup.send_hour,
                 timezone=signup.timezone,
+                interest_labels=dict(signup.interest_labels or {}),
             ),
             ip=signup.ip,
             consent_text=signup.consent_text,
@@ -136,8 +143,12 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             subscriber.consent_text = request.consent_text
         # A pending or unsubscribed address keeps its settings: anyone can post the form, so only the owner's
         # click on the link of one request (in their own mailbox) applies that request (subscriber_confirm).
+        previous = subscriber.status if subscriber.pk else ""
         subscriber.status = Subscriber.Status.PENDING
         subscriber.save()
+        if previous != Subscriber.Status.PENDING:
+            kind = Kind.SUBSCRIBED if not previous else Kind.RESUBSCRIBED
+            subscriber_event_record(subscriber=subscriber, kind=kind, previous=previous, cause="the sign-up form")
         confirmation = ConfirmationRequest.objects.create(
             subscriber=subscriber,
             preferences=asdict(request.preferences),
@@ -176,14 +187,28 @@ def subscriber_confirm(*, token: str) -> Subscriber:
             subscriber.consent_at = confirmation.created_at
             subscriber.consent_ip = confirmation.consent_ip
             subscriber.consent_text = confirmation.consent_text
+        previous = subscriber.status
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.confirmed_at = now
-        subscriber.unsubscribed_at = None
+        subscriber.unsubscribed_at = None  # the unsubscription stays in the subscriber's events
         subscriber.save()
+        if previous != Subscriber.Status.ACTIVE:
+            subscriber_event_record(
+                subscriber=subscriber, kind=Kind.CONFIRMED, previous=previous, cause="the confirmation link", at=now
+            )
         # The owner asked again for mail after erasing their data: the erasure no longer stands for this address
         # (a bounce, complaint or any other suppression stays; see email_unsuppress_erased).
         email_unsuppress_erased(email=subscriber.email)
+        _first_digest_queue(subscriber=subscriber)
     return subscriber
+
+
+def _first_digest_queue(*, subscriber: Subscriber) -> None:
+    """A new reader's first digest goes out at once (see services/first_digest.py), once this commits."""
+    from newsletter import tasks  # tasks import this module
+
+    if subscriber.last_edition_id is None:
+        tasks.first_digest_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
 
 
 def confirmation_preferences(*, confirmation: ConfirmationRequest) -> Preferences | None:
@@ -221,24 +246,37 @@ def subscriber_update_preferences(*, subscriber: Subscriber, preferences: Prefer
     subscriber.save()
 
 
-def subscriber_pause(*, subscriber: Subscriber) -> None:
+def subscriber_pause(*, subscriber: Subscriber, cause: str = "their manage page") -> None:
     if subscriber.status == Subscriber.Status.ACTIVE:
-        subscriber.status = Subscriber.Status.PAUSED
-        subscriber.save(update_fields=["status", "updated_at"])
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.PAUSED
+            subscriber.save(update_fields=["status", "updated_at"])
+            subscriber_event_record(subscriber=subscriber, kind=Kind.PAUSED, previous="active", cause=cause)
 
 
-def subscriber_resume(*, subscriber: Subscriber) -> None:
+def subscriber_resume(*, subscriber: Subscriber, cause: str = "their manage page") -> None:
     if subscriber.status == Subscriber.Status.PAUSED:
-        subscriber.status = Subscriber.Status.ACTIVE
-        subscriber.save(update_fields=["status", "updated_at"])
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.ACTIVE
+            subscriber.save(update_fields=["status", "updated_at"])
+            subscriber_event_record(subscriber=subscriber, kind=Kind.RESUMED, previous="paused", cause=cause)
 
 
-def subscriber_unsubscribe(*, subscriber: Subscriber) -> None:
+def subscriber_unsubscribe(*, subscriber: Subscriber, cause: str = "their unsubscribe link") -> None:
     """Stop all mail at once. Idempotent; re-subscribing needs the form and a new confirmation."""
     if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        subscriber.status = Subscriber.Status.UNSUBSCRIBED
-        subscriber.unsubscribed_at = timezone.now()
-        subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+        previous = subscriber.status
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.UNSUBSCRIBED
+            subscriber.unsubscribed_at = timezone.now()
+            subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+            subscriber_event_record(
+                subscriber=subscriber,
+                kind=Kind.UNSUBSCRIBED,
+                previous=previous,
+                cause=cause,
+                at=subscriber.unsubscribed_at,
+            )
         logger.info("subscriber %s unsubscribed", subscriber.pk)
 
 
@@ -247,7 +285,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
     return {
         "email": subscriber.email,
         "status": subscriber.status,
-        "interests": list(subscriber.interests),
+        "interests": interests_as_typed(subscriber.interests, subscriber.interest_labels),
         "frequency": subscriber.frequency,
         "weekday": subscriber.get_weekday_display() if subscriber.frequency == "weekly" else None,
         "send_hour": subscriber.send_hour,
@@ -287,7 +325,7 @@ def confirmation_send(*, confirmation_id: int) -> bool:
     context = {
         "subscriber": subscriber,
         # What this link activates, which may differ from another request's for the same address.
-        "interests": preferences.interests if preferences else subscriber.interests,
+        "interests": _interests_confirmed(confirmation, preferences),
         "confirm_url": links.confirm_url(confirmation),
         "days": 7,
     }
@@ -296,10 +334,18 @@ def confirmation_send(*, confirmation_id: int) -> bool:
         context=context,
         to=subscriber.email,
         tags=["confirmation"],
+        headers=subscriber_list_headers(subscriber),
         metadata={"confirmation_id": str(confirmation.pk)},
     )
     message_send(message)
     return True
+
+
+def _interests_confirmed(confirmation: ConfirmationRequest, preferences: Preferences | None) -> list[str]:
+    """The interests a confirmation link activates, as the reader typed them."""
+    if preferences is None:
+        return interests_as_typed(confirmation.subscriber.interests, confirmation.subscriber.interest_labels)
+    return interests_as_typed(preferences.interests, preferences.interest_labels)
 
 
 def manage_link_send(*, subscriber_id: int) -> bool:
@@ -313,7 +359,7 @@ def manage_link_send(*, subscriber_id: int) -> bool:
         context=context,
         to=subscriber.email,
         tags=["manage-link"],
-        headers=links.list_unsubscribe_headers(subscriber),
+        headers=subscriber_list_headers(subscriber),
         metadata={"subscriber_id": str(subscriber.pk)},
     )
     message_send(message)
@@ -350,6 +396,11 @@ def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None
     if list(preferences.interests) != list(subscriber.interests or []):
         _interest_vectors_queue(interests=list(preferences.interests))
     subscriber.interests = list(preferences.interests)
+    subscriber.interest_labels = {
+        canonical: typed
+        for canonical, typed in preferences.interest_labels.items()
+        if canonical in preferences.interests
+    }
     subscriber.frequency = preferences.frequency
     subscriber.weekday = preferences.weekday
     subscriber.send_hour = preferences.send_hour
