@@ -124,12 +124,17 @@ def _personal_links_disabled(rendered: RenderedDigest) -> RenderedDigest:
 
 
 def _personal_links_pattern() -> re.Pattern[str]:
-    """Any signed manage / unsubscribe / view link. By shape, not value: a token made again differs (it is
-    timestamped)."""
+    """Any signed manage / unsubscribe / view / archive / feedback link. By shape, not value: a token made
+    again differs (it is timestamped)."""
     shapes = []
-    for name in ("newsletter:manage", "newsletter:unsubscribe", "newsletter:digest_view"):
+    for name in ("newsletter:manage", "newsletter:unsubscribe", "newsletter:digest_view", "newsletter:reader_archive"):
         before, after = links.absolute(reverse(name, kwargs={"token": "TOKEN"})).split("TOKEN")
         shapes.append(re.escape(before) + r"[^\s\"'<>&]+" + re.escape(after))
+    # A paper's feedback links carry the digest's view token and the paper's id.
+    for name in ("newsletter:feedback_more", "newsletter:feedback_less"):
+        url = links.absolute(reverse(name, kwargs={"token": "TOKEN", "paper_id": 0}))
+        before, after = url.split("TOKEN")
+        shapes.append(re.escape(before) + r"[^\s\"'<>&]+" + re.escape(after).replace("/0/", r"/\d+/", 1))
     # The List-Unsubscribe mailto carries the same signed token in its subject.
     shapes.append(re.escape(f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject=") + r"[^\s\"'<>&]+")
     return re.compile("|".join(shapes))
