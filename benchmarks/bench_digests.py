@@ -370,7 +370,7 @@ def stage_plan(*, at: str, dispatch: bool = False) -> dict[str, Any]:
 
     timer = PhaseTimer()
     digests._chunks = timer.wrap_iterator("due", digests._chunks)
-    digests.acronyms_current = timer.wrap("index", digests.acronyms_current)
+    digests.acronyms_learn = timer.wrap("index", digests.acronyms_learn)
     digests._coverage_index = timer.wrap("index", digests._coverage_index)
     digests.subscriber_picks_json = timer.wrap("match", digests.subscriber_picks_json)
     writer = digests._LedgerWriter

@@ -18,12 +18,53 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from newsletter.addresses import email_normalize
-from newsletter.matching import InterestError
-from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
-from newsletter.services.digests import subscribers_due
-from newsletter.services.explanations import delivery_item_words
-from newsletter.services.matching import interest_matches, paper_index_build
+from newsletter.matching import (
+    AcronymTable,
+    InterestError,
+    PaperIndex,
+    PaperText,
+    build_index,
+    compile_interest,
+    match_interest,
+)
+from newsletter.models import (
+    AcronymState,
+    Delivery,
+    DigestExplanation,
+    Edition,
+    EditionPaper,
+    Subscriber,
+    TrackingEvent,
+)
+from newsletter.schedule import subscribers_due
 from papers.selectors import paper_texts, paper_titles
+
+# --- the matcher's inputs: learned acronyms and paper indexes -------------------------------------------
+
+
+def acronyms_current() -> AcronymTable:
+    """The learned acronym table, extended in memory with every paper since it was stored; writes nothing.
+
+    services.indexing.acronyms_learn stores the same table (planning calls it once a run).
+    """
+    return acronyms_pending()[1]
+
+
+def acronyms_pending() -> tuple[AcronymState, AcronymTable, list[tuple[int, str, str]]]:
+    """The stored state, the table with the papers since it learned, and those papers (none: nothing new)."""
+    state = AcronymState.objects.filter(pk=1).first() or AcronymState(pk=1)
+    new_papers = paper_texts(after_id=state.learned_through_paper_id)
+    table = AcronymTable.from_json(state.table) if state.table else AcronymTable()
+    if new_papers:
+        table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
+    return state, table, new_papers
+
+
+def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
+    """The matcher's index of these (id, title, abstract) rows, with the learned acronyms unless given."""
+    texts = [PaperText(id=pk, title=title, abstract=abstract) for pk, title, abstract in papers]
+    return build_index(papers=texts, acronyms=acronyms if acronyms is not None else acronyms_current())
+
 
 # --- editions -------------------------------------------------------------------------------------------
 
@@ -162,7 +203,7 @@ def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestR
     rows = []
     for text, n in top:
         try:
-            matches: int | None = len(interest_matches(index=index, interest=text))
+            matches: int | None = len(match_interest(index, compile_interest(text, acronyms=index.acronyms)))
         except InterestError:
             matches = None
         rows.append(InterestRow(text, n, matches))
@@ -263,3 +304,36 @@ def subscribers_due_count(*, at: datetime) -> int | None:
     """How many subscribers the digest job at `at` would plan; None when no approved edition exists."""
     latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
     return subscribers_due(at=at, latest=latest).count() if latest is not None else None
+
+
+# --- what a digest showed -------------------------------------------------------------------------------
+
+
+def delivery_item_words(*, deliveries: Sequence[Delivery]) -> list[list[list[str]]]:
+    """Per delivery, per item: the words found, as its digest showed them (those of the item's best interest).
+
+    Rows planned before explanations were stored per edition carry their own "words"; for the others, one
+    query reads the explanations of all of them. An item whose pair was not stored (past the papers a digest
+    explains, or merged into another paper) has no words.
+    """
+    wanted: dict[int, set[tuple[int, str]]] = {}
+    for delivery in deliveries:
+        for item in delivery.papers:
+            if "words" not in item and item.get("interests"):
+                wanted.setdefault(delivery.edition_id, set()).add((item["paper_id"], item["interests"][0]))
+    found: dict[tuple[int, int, str], list[str]] = {}
+    if wanted:
+        rows = DigestExplanation.objects.filter(
+            edition_id__in=wanted,
+            paper_id__in={paper for pairs in wanted.values() for paper, _ in pairs},
+            interest__in={interest for pairs in wanted.values() for _, interest in pairs},
+        ).values_list("edition_id", "paper_id", "interest", "words")
+        found = {(edition, paper, interest): words for edition, paper, interest, words in rows}
+    return [[_words_of(delivery.edition_id, item, found) for item in delivery.papers] for delivery in deliveries]
+
+
+def _words_of(edition_id: int, item: dict[str, Any], found: dict[tuple[int, int, str], list[str]]) -> list[str]:
+    if "words" in item:
+        return list(item["words"])
+    interests = item.get("interests") or []
+    return list(found.get((edition_id, item["paper_id"], interests[0]), [])) if interests else []

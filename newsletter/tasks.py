@@ -1,6 +1,9 @@
 """Celery tasks for the newsletter: thin wrappers, each calling the service of the same name.
 
 Tasks carry ids, never objects. Only transient transport errors are retried; a refused address is not.
+Each task imports its service inside its body: services queue tasks by name (newsletter.queueing), and
+nothing here is loaded before it runs, so importing this module (newsletter.apps does, to register the
+tasks) stays cheap and no import cycle can form.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from newsletter.services import digests, editions, matching, sending, subscriptions
-from newsletter.services.sending import TRANSIENT_ERRORS, retry_delay
+from newsletter.emails import TRANSIENT_ERRORS, retry_delay
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="newsletter.tasks.signup_process")
 def signup_process(signup_id: int) -> None:
+    from newsletter.services import subscriptions
+
     subscriptions.signup_process(signup_id=signup_id)
 
 
@@ -31,6 +35,8 @@ def signup_process(signup_id: int) -> None:
     max_retries=6,
 )
 def confirmation_send(confirmation_id: int) -> bool:
+    from newsletter.services import subscriptions
+
     return subscriptions.confirmation_send(confirmation_id=confirmation_id)
 
 
@@ -42,11 +48,15 @@ def confirmation_send(confirmation_id: int) -> bool:
     max_retries=6,
 )
 def manage_link_send(subscriber_id: int) -> bool:
+    from newsletter.services import subscriptions
+
     return subscriptions.manage_link_send(subscriber_id=subscriber_id)
 
 
 @shared_task(name="newsletter.tasks.edition_prepare")
 def edition_prepare() -> int | None:
+    from newsletter.services import editions
+
     edition = editions.edition_prepare()
     return edition.pk if edition else None
 
@@ -58,6 +68,8 @@ def digest_tick() -> dict[str, int]:
     Each chunk of the ledger is queued as soon as it is committed, so the other worker processes send while
     this one plans the rest; then pending rows left from before (queued when the broker was down) go too.
     """
+    from newsletter.services import digests, editions, sending
+
     recovered = sending.deliveries_recover()
     editions.edition_prepare()
     report = digests.digest_plan(on_written=_dispatch_while_planning)
@@ -92,6 +104,8 @@ def deliveries_dispatch(delivery_ids: list[int]) -> int:
 
 @shared_task(name="newsletter.tasks.deliveries_send", acks_late=True)
 def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
+    from newsletter.services import sending
+
     report = sending.deliveries_send(delivery_ids=delivery_ids)
     if report.retry_ids:
         attempts = max(1, _attempts_of(report.retry_ids))
@@ -115,4 +129,11 @@ def _attempts_of(delivery_ids: list[int]) -> int:
 @shared_task(name="newsletter.tasks.interest_vectors_compute")
 def interest_vectors_compute(interests: list[str]) -> int:
     """Vectors of a subscriber's interests, computed once when first seen (the planner reads them)."""
-    return matching.interest_vectors_compute(interests=interests)
+    from newsletter.services import indexing
+
+    return indexing.interest_vectors_compute(interests=interests)
+
+
+def papers_added_receiver(**_: object) -> None:
+    """papers announces new papers (papers.signals.papers_added): today's edition can take them now."""
+    edition_prepare.delay_on_commit()  # type: ignore[attr-defined]  # celery-types predates it

@@ -19,7 +19,7 @@ from newsletter.links import manage_path
 from newsletter.models import Subscriber
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services import subscriptions as subs
-from newsletter.services.matching import interests_preview
+from newsletter.services.indexing import interests_preview
 from newsletter.services.subscriptions import digest_from_link
 from newsletter.tokens import Purpose, TokenExpired, TokenInvalid
 from papers.selectors import paper_list_public

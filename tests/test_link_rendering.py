@@ -263,7 +263,7 @@ SITE_BUILT = {
     ("templates/newsletter/email/digest.html", "slots.manage_url"): SLOT,
     ("templates/newsletter/email/digest.html", "slots.unsubscribe_url"): SLOT,
     ("templates/newsletter/email/digest.html", "slots.view_url"): SLOT,
-    ("templates/newsletter/email/digest.html", "pick.url"): "services.matching: reverse('papers:detail')",
+    ("templates/newsletter/email/digest.html", "pick.url"): "services.indexing: reverse('papers:detail')",
     ("templates/newsletter/email/digest_paper.html", "url"): "links.absolute(paper.get_absolute_url())",
     ("templates/papers/_paper_card.html", "paper.get_absolute_url"): "this site's paper page",
     ("templates/admin/newsletter/edition/detail.html", "base"): "{% url 'admin:newsletter_edition_entry' … %}",

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from newsletter.admin import dashboard, editions, ledger, login, subscribers
+from newsletter.admin import dashboard, editions, ledger, login, papers, subscribers
 
-__all__ = ["dashboard", "editions", "ledger", "login", "subscribers"]
+__all__ = ["dashboard", "editions", "ledger", "login", "papers", "subscribers"]
 
 dashboard.install(admin.site)
 login.install(admin.site)
+papers.install(admin.site)

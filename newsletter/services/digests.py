@@ -1,7 +1,6 @@
 """Planning digests: who is due, what their digest holds, and the ledger rows written before any send.
 
-Due: an active subscriber whose chosen hour has come in their own time zone today (daily) or on their
-weekday (weekly), with an approved edition they have not had yet, and no digest yet for this period.
+Who is due is newsletter.schedule's question (reads only).
 Matching is batched: subscribers are read in chunks, grouped by the editions their digest covers, and each
 group is matched at once (every distinct interest evaluated once). No query runs per subscriber.
 """
@@ -19,25 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from newsletter.matching import PaperIndex
 from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
+from newsletter.schedule import period_key, subscribers_due, zone_of
+from newsletter.selectors import acronyms_current, paper_index_build
 from newsletter.services.explanations import ExplanationRow, explanation_rows, explanations_store
 from newsletter.services.fusion import semantic_layer
-from newsletter.services.matching import (
-    ExplanationLog,
-    acronyms_current,
-    paper_index_build,
-    subscriber_picks,
-    subscriber_picks_json,
-)
+from newsletter.services.indexing import ExplanationLog, acronyms_learn, subscriber_picks, subscriber_picks_json
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
 from newsletter.services.staging import column_compression, staged_copy
 from papers.selectors import paper_texts
@@ -61,33 +55,6 @@ class PlanReport:
     pending_ids: list[int] = field(default_factory=list)
 
 
-def period_key(*, frequency: str, local: datetime) -> str:
-    """The ledger's period: the subscriber's local date (daily) or ISO week (weekly)."""
-    if frequency == Subscriber.Frequency.WEEKLY:
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
-    return local.date().isoformat()
-
-
-def subscribers_due(*, at: datetime, latest: Edition) -> QuerySet[Subscriber]:
-    """Active subscribers whose hour has come (in their zone), with something new and no digest this period."""
-    active = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-    # order_by() first: Meta.ordering would otherwise make DISTINCT return one "zone" per subscriber.
-    zones = active.order_by().values_list("timezone", flat=True).distinct()
-    due = Q(pk__in=[])
-    for zone in zones:
-        local = at.astimezone(_zone(zone))
-        for frequency in Subscriber.Frequency.values:
-            period = period_key(frequency=frequency, local=local)
-            already = Delivery.objects.filter(subscriber=OuterRef("pk"), period=period)
-            condition = Q(timezone=zone, frequency=frequency, send_hour__lte=local.hour) & Q(~Exists(already))
-            if frequency == Subscriber.Frequency.WEEKLY:
-                condition &= Q(weekday=local.weekday())
-            due |= condition
-    has_new = Q(last_edition__isnull=True) | Q(last_edition__issue_date__lt=latest.issue_date)
-    return Subscriber.objects.filter(due, has_new, status=Subscriber.Status.ACTIVE)
-
-
 def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
 
@@ -102,7 +69,7 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
         return report
     indexes: dict[int | None, tuple[Edition | None, PaperIndex]] = {}
     memos: dict[int | None, PercolationMemo] = {}  # per index: each interest evaluated once for all chunks
-    acronyms = acronyms_current()
+    acronyms = acronyms_learn()
     first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
     with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap(), on_written=on_written) as writer:
@@ -263,7 +230,7 @@ def _group_entries(*, rows: list[_Due], memo: PercolationMemo, at: datetime, exp
         papers_json = picks.get(row.id, "")
         period = periods.get((row.timezone, row.frequency))
         if period is None:
-            local = at.astimezone(_zone(row.timezone))
+            local = at.astimezone(zone_of(row.timezone))
             period = periods[row.timezone, row.frequency] = period_key(frequency=row.frequency, local=local)
         status = Delivery.Status.PENDING if papers_json else Delivery.Status.SKIPPED
         # On PostgreSQL only the JSON text is kept (for COPY): the parsed picks of a chunk are large.
@@ -377,13 +344,6 @@ def deliveries_pending_ids() -> list[int]:
     return list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
     )
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):  # validated on input; an unknown zone here means tzdata changed
-        return ZoneInfo("UTC")
 
 
 def digest_preview(*, edition: Edition, subscriber: Subscriber) -> RenderedDigest | None:

@@ -16,7 +16,7 @@ import orjson
 from django.db import connection
 
 from newsletter.matching import Explanation, PaperId
-from newsletter.models import Delivery, DigestExplanation, Edition
+from newsletter.models import DigestExplanation, Edition
 from newsletter.services.staging import staged_copy
 
 # (paper id, interest text, words JSON, title segments JSON, snippet segments JSON, kind: "words" or "related")
@@ -108,33 +108,3 @@ def _explanations_as_one_json(edition_id: int, after_id: int) -> Iterator[tuple[
         while batch := cursor.fetchmany(10_000):
             for pk, paper_id, interest, data in batch:
                 yield pk, paper_id, interest, loads(data)
-
-
-def delivery_item_words(*, deliveries: Sequence[Delivery]) -> list[list[list[str]]]:
-    """Per delivery, per item: the words found, as its digest showed them (those of the item's best interest).
-
-    Rows planned before explanations were stored per edition carry their own "words"; for the others, one
-    query reads the explanations of all of them. An item whose pair was not stored (past the papers a digest
-    explains, or merged into another paper) has no words.
-    """
-    wanted: dict[int, set[tuple[int, str]]] = {}
-    for delivery in deliveries:
-        for item in delivery.papers:
-            if "words" not in item and item.get("interests"):
-                wanted.setdefault(delivery.edition_id, set()).add((item["paper_id"], item["interests"][0]))
-    found: dict[tuple[int, int, str], list[str]] = {}
-    if wanted:
-        rows = DigestExplanation.objects.filter(
-            edition_id__in=wanted,
-            paper_id__in={paper for pairs in wanted.values() for paper, _ in pairs},
-            interest__in={interest for pairs in wanted.values() for _, interest in pairs},
-        ).values_list("edition_id", "paper_id", "interest", "words")
-        found = {(edition, paper, interest): words for edition, paper, interest, words in rows}
-    return [[_words_of(delivery.edition_id, item, found) for item in delivery.papers] for delivery in deliveries]
-
-
-def _words_of(edition_id: int, item: dict[str, Any], found: dict[tuple[int, int, str], list[str]]) -> list[str]:
-    if "words" in item:
-        return list(item["words"])
-    interests = item.get("interests") or []
-    return list(found.get((edition_id, item["paper_id"], interests[0]), [])) if interests else []

@@ -29,8 +29,9 @@ from newsletter import links
 from newsletter.emails import inline_css, one_line
 from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
+from newsletter.selectors import paper_index_build
 from newsletter.services.explanations import digest_explanations_after
-from newsletter.services.matching import interest_matches, paper_index_build
+from newsletter.services.indexing import interest_matches
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-import random
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,10 +21,10 @@ from uuid import uuid4
 
 import orjson
 import psycopg
-from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from anymail.exceptions import AnymailRecipientsRefused
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,68 +32,12 @@ from psycopg import pq
 
 from newsletter import links
 from newsletter.addresses import email_normalize
+from newsletter.emails import TransientSendError, message_send
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
 
 logger = logging.getLogger(__name__)
-
-
-class TransientSendError(Exception):
-    """The ESP or the network failed in a way that a later attempt may not (5xx, 429, timeout)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientSendError, ConnectionError, TimeoutError)
-
-
-def classify_send_error(exc: Exception) -> Exception:
-    """Turn an ESP exception into TransientSendError when retrying can help; otherwise return it unchanged."""
-    if isinstance(exc, AnymailRecipientsRefused):
-        return exc
-    if isinstance(exc, AnymailRequestsAPIError):
-        status = exc.status_code
-        if status is None or status >= 500 or status == 429:
-            return TransientSendError(str(exc), retry_after=_retry_after(exc))
-        return exc
-    if isinstance(exc, AnymailAPIError) and isinstance(exc.__cause__, (ConnectionError, TimeoutError)):
-        return TransientSendError(str(exc))
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return TransientSendError(str(exc))
-    return exc
-
-
-def message_send(message: EmailMessage, *, connection: Any = None) -> str | None:
-    """Send one message; return the ESP's message id when the backend reports one.
-
-    Raises TransientSendError for failures worth retrying; anything else (a refused recipient, a 4xx) as is.
-    """
-    try:
-        if connection is None:
-            message.send()
-        else:
-            connection.send_messages([message])
-    except Exception as exc:
-        classified = classify_send_error(exc)
-        if classified is exc:
-            raise
-        raise classified from exc
-    status = getattr(message, "anymail_status", None)
-    return getattr(status, "message_id", None) if status is not None else None
-
-
-def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, at least the ESP's Retry-After, never above the cap.
-
-    The cap stays below the broker's visibility timeout: a longer countdown would be redelivered early.
-    """
-    cap = settings.PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
-    backoff = min(cap, 30 * 2 ** max(attempts - 1, 0))
-    delay = random.uniform(backoff / 2, backoff)  # jitter, not security
-    return min(cap, max(delay, retry_after or 0))
 
 
 @dataclass
@@ -483,12 +426,3 @@ def _settle_from_tracking(rows: list[Delivery]) -> int:
             )
             row.status = Delivery.Status.SENT
     return settled
-
-
-def _retry_after(exc: AnymailRequestsAPIError) -> float | None:
-    response = exc.response
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

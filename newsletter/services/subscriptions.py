@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from newsletter import links
 from newsletter.addresses import email_normalize
-from newsletter.emails import make_message
+from newsletter.emails import make_message, message_send
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
+from newsletter.queueing import task_queue_on_commit
 from newsletter.ratelimits import rate_limit_hit
-from newsletter.services.explanations import delivery_item_words
-from newsletter.services.sending import message_send
+from newsletter.selectors import delivery_item_words
 from newsletter.services.suppressions import (
     email_is_suppressed,
     email_refuses_signup,
@@ -67,8 +67,6 @@ class SubscribeRequest:
 
 def subscription_request(*, request: SubscribeRequest) -> None:
     """Accept the subscribe form: the same counter, the same insert and the same queued task for every address."""
-    from newsletter import tasks  # tasks import this module
-
     email = email_normalize(request.email)
     limited = rate_limit_hit(
         scope="confirm-address", key=email, limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS, window_seconds=300
@@ -86,7 +84,7 @@ def subscription_request(*, request: SubscribeRequest) -> None:
             consent_text=request.consent_text,
             rate_limited=limited,
         )
-        tasks.signup_process.delay_on_commit(signup.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.signup_process", signup.pk)
 
 
 def signup_process(*, signup_id: int) -> None:
@@ -117,8 +115,6 @@ def signup_process(*, signup_id: int) -> None:
 
 
 def _subscription_request_store(*, email: str, request: SubscribeRequest) -> None:
-    from newsletter import tasks  # tasks import this module
-
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
         if subscriber is not None and subscriber.status in (
@@ -126,7 +122,7 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             Subscriber.Status.PAUSED,
         ):
             # Already subscribed: never change their settings from an anonymous form; mail them their link.
-            tasks.manage_link_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
+            task_queue_on_commit("newsletter.tasks.manage_link_send", subscriber.pk)
             return
         if subscriber is None:  # a new address: its row starts with this request's settings and consent
             subscriber = Subscriber(email=email)
@@ -144,7 +140,7 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             consent_ip=request.ip,
             consent_text=request.consent_text,
         )
-        tasks.confirmation_send.delay_on_commit(confirmation.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.confirmation_send", confirmation.pk)
 
 
 def confirmation_from_link(*, token: str, lock: bool = False) -> ConfirmationRequest:
@@ -359,9 +355,7 @@ def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None
 def _interest_vectors_queue(*, interests: list[str]) -> None:
     """The vectors of interests the planner has not seen are computed now, in a task, not at planning time."""
     if settings.PAPERBOY_EMBED_PAPERS and interests:
-        from newsletter.tasks import interest_vectors_compute  # tasks import the services
-
-        interest_vectors_compute.delay_on_commit(interests)  # type: ignore[attr-defined]
+        task_queue_on_commit("newsletter.tasks.interest_vectors_compute", interests)
 
 
 def _iso(value: Any) -> str | None:

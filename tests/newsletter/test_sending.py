@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from newsletter import tokens
+from newsletter.emails import retry_delay
 from newsletter.models import Delivery, Edition, Subscriber, Suppression, TrackingEvent
 from newsletter.services.digests import digest_plan
 from newsletter.services.sending import (
@@ -25,7 +26,6 @@ from newsletter.services.sending import (
     deliveries_recover,
     deliveries_send,
     renderer_for,
-    retry_delay,
 )
 from newsletter.services.suppressions import email_is_suppressed, email_suppress
 from tests.esp_standin import EspStandIn

@@ -1,4 +1,7 @@
-"""Glue between stored papers and the pure matcher: learned acronyms, paper indexes, the live preview."""
+"""Glue between stored papers and the pure matcher: acronym learning, interest vectors, picks, the live preview.
+
+Reads (the learned table, a paper index) are in newsletter.selectors; the writes here are named for them.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,6 @@ from newsletter.matching import (
     Match,
     PaperId,
     PaperIndex,
-    PaperText,
-    build_index,
     compile_interest,
     match_interest,
     parse_interests,
@@ -36,6 +37,7 @@ from newsletter.matching.percolation import (
     percolation_iter_ranked,
 )
 from newsletter.models import AcronymState, InterestVector
+from newsletter.selectors import acronyms_current, acronyms_pending, paper_index_build
 from newsletter.services.fusion import interest_vectors_stored
 from papers.embedding import MODEL_ID, EncoderUnavailable
 from papers.selectors import paper_texts, papers_version
@@ -53,19 +55,19 @@ PREVIEW_PLANS_KEPT = 20_000  # memoised word and clause plans on the preview ind
 DIGEST_MAX_PAPERS = 100
 
 
-def acronyms_current() -> AcronymTable:
-    """The learned acronym table, first extended with every paper that arrived since the last call."""
-    state = AcronymState.objects.filter(pk=1).first() or AcronymState(pk=1)
-    new_papers = paper_texts(after_id=state.learned_through_paper_id)
-    table = AcronymTable.from_json(state.table) if state.table else AcronymTable()
-    if not new_papers:
-        return table
-    table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
-    with transaction.atomic():
-        AcronymState.objects.update_or_create(
-            pk=1,
-            defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
-        )
+def acronyms_learn() -> AcronymTable:
+    """The learned acronym table, extended with every paper that arrived since it was last stored, and stored.
+
+    The one write of learning: planning calls it once a run. Reads use `selectors.acronyms_current`, which
+    learns the same papers in memory and writes nothing.
+    """
+    state, table, new_papers = acronyms_pending()
+    if new_papers:
+        with transaction.atomic():
+            AcronymState.objects.update_or_create(
+                pk=state.pk,
+                defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
+            )
     return table
 
 
@@ -90,11 +92,6 @@ def interest_vectors_compute(*, interests: list[str]) -> int:
             logger.error("interest vectors not computed: %s", error)
             return 0
     return len(fresh)
-
-
-def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
-    texts = [PaperText(id=pk, title=title, abstract=abstract) for pk, title, abstract in papers]
-    return build_index(papers=texts, acronyms=acronyms if acronyms is not None else acronyms_current())
 
 
 def interest_matches(*, index: PaperIndex, interest: str) -> list[Match]:
