@@ -12,7 +12,7 @@ database creation): the five seed dumps ingested through `dump_ingest_file`, an 
   - baseline: the straightforward way on a sample of the same subscribers (a query for the subscriber and
     one per interest, `render_to_string` of the full digest templates, CSS inlined, `.send()` through the
     configured backend, a `Delivery` created and saved per subscriber); its rows are deleted afterwards;
-  - plan: `digest_plan(at=...)`, with small timing wrappers around its steps (due query, paper index,
+  - plan: `digest_plan(at=...)`, its steps timed through the services' timing hook (due query, paper index,
     `subscriber_picks`, the rest is the ledger write);
   - render only: `DigestRenderer.render` over a sample of the pending deliveries, in one process (one core);
   - hand-off: `deliveries_send` on chunks of PAPERBOY_SEND_CHUNK ids, in --workers processes started at once
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-BENCH_DB = "paperboy_digestbench"
+BENCH_DB = os.environ.get("PAPERBOY_BENCH_DB", "paperboy_digestbench")  # one per worktree when several run at once
 DISCARD_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 TODAY = date(2026, 11, 24)  # the listing date given to the seed dumps
@@ -322,37 +322,26 @@ def _baseline_contexts(
 
 
 class PhaseTimer:
-    """Wall time spent inside wrapped callables, by phase name; the wrappers change no behaviour."""
+    """Wall seconds by phase, from the services' timing hook (newsletter.services.timing): nothing patched."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, only: set[str] | None = None, besides: set[str] | None = None) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self.calls: dict[str, int] = defaultdict(int)
+        self._only, self._besides = only, besides or set()
 
-    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - started
-                self.calls[name] += 1
+    def __call__(self, name: str, seconds: float) -> None:
+        if (self._only is None or name in self._only) and name not in self._besides:
+            self.seconds[name] += seconds
 
-        return timed
 
-    def wrap_iterator(self, name: str, function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
-        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
-            iterator = function(*args, **kwargs)
-            while True:
-                started = time.perf_counter()
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    return
-                finally:
-                    self.seconds[name] += time.perf_counter() - started
-                yield item
+class PhaseTimers:
+    """Routes each phase to one of several timers (the planner's own, the ledger writer's thread)."""
 
-        return timed
+    def __init__(self, *timers: PhaseTimer) -> None:
+        self._timers = timers
+
+    def __call__(self, name: str, seconds: float) -> None:
+        for timer in self._timers:
+            timer(name, seconds)
 
 
 def stage_plan(*, at: str, dispatch: bool = False) -> dict[str, Any]:
@@ -361,26 +350,20 @@ def stage_plan(*, at: str, dispatch: bool = False) -> dict[str, Any]:
     _django(create=False)
     from django.conf import settings
 
-    from newsletter.services import digests
+    from newsletter.services import planning
+    from newsletter.services.timing import phase_recorder_set
 
     def dispatched(ids: list[int]) -> None:
         size = settings.PAPERBOY_SEND_CHUNK
         for start in range(0, len(ids), size):
             print("chunk", json.dumps(ids[start : start + size]), flush=True)
 
-    timer = PhaseTimer()
-    digests._chunks = timer.wrap_iterator("due", digests._chunks)
-    digests.acronyms_learn = timer.wrap("index", digests.acronyms_learn)
-    digests._coverage_index = timer.wrap("index", digests._coverage_index)
-    digests.subscriber_picks_json = timer.wrap("match", digests.subscriber_picks_json)
-    writer = digests._LedgerWriter
-    writer.wait = timer.wrap("waiting for the ledger writer", writer.wait)  # type: ignore[method-assign]
-    # In the writer's thread (overlapping the above on PostgreSQL): not part of the sum.
-    overlapped = PhaseTimer()
-    digests._chunk_write = overlapped.wrap("ledger writes", digests._chunk_write)
-    digests._ledger_write = overlapped.wrap("of which rows inserted", digests._ledger_write)
+    # In the writer's thread (overlapping the planner's phases on PostgreSQL): not part of the sum.
+    writer_phases = {"ledger writes", "of which rows inserted"}
+    timer, overlapped = PhaseTimer(besides=writer_phases), PhaseTimer(only=writer_phases)
+    phase_recorder_set(PhaseTimers(timer, overlapped))
     cpu, started = _cpu(), time.perf_counter()
-    report = digests.digest_plan(at=datetime.fromisoformat(at), on_written=dispatched if dispatch else None)
+    report = planning.digest_plan(at=datetime.fromisoformat(at), on_written=dispatched if dispatch else None)
     seconds = time.perf_counter() - started
     phases = dict(timer.seconds)
     phases["rest (ledger rows built, JSON)"] = seconds - sum(phases.values())
@@ -449,13 +432,11 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     from django.conf import settings
 
     from newsletter.models import Delivery
-    from newsletter.services import rendering, sending
+    from newsletter.services import sending
+    from newsletter.services.timing import phase_recorder_set
 
-    timer = PhaseTimer()
-    sending._claim = timer.wrap("claim", sending._claim)
-    sending.message_send = timer.wrap("backend", sending.message_send)
-    sending._Stamper.stamp = timer.wrap("stamp", sending._Stamper.stamp)  # type: ignore[method-assign]
-    rendering.DigestRenderer.render = timer.wrap("render", rendering.DigestRenderer.render)  # type: ignore[method-assign]
+    timer = PhaseTimer(only={"claim", "backend", "stamp", "render"})
+    phase_recorder_set(timer)
     if queued:
         chunks: Iterator[list[int]] = _chunks_from_stdin()
     else:
@@ -465,7 +446,7 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     print("ready", flush=True)
     if not queued:
         sys.stdin.readline()  # the parent starts every worker at once
-    totals: dict[str, int] = defaultdict(int)
+    totals = dict.fromkeys(("sent", "failed", "suppressed", "retry"), 0)  # a worker may get no chunk (tiny runs)
     cpu, started = _cpu(), time.time()
     for chunk in chunks:
         report = sending.deliveries_send(delivery_ids=chunk)

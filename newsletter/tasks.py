@@ -68,12 +68,12 @@ def digest_tick() -> dict[str, int]:
     Each chunk of the ledger is queued as soon as it is committed, so the other worker processes send while
     this one plans the rest; then pending rows left from before (queued when the broker was down) go too.
     """
-    from newsletter.services import digests, editions, sending
+    from newsletter.services import editions, planning, sending
 
     recovered = sending.deliveries_recover()
     editions.edition_prepare()
-    report = digests.digest_plan(on_written=_dispatch_while_planning)
-    left_over = sorted(set(digests.deliveries_pending_ids()) - set(report.pending_ids))
+    report = planning.digest_plan(on_written=_dispatch_while_planning)
+    left_over = sorted(set(planning.deliveries_pending_ids()) - set(report.pending_ids))
     deliveries_dispatch(left_over)
     return {
         "due": report.due,
@@ -86,7 +86,7 @@ def digest_tick() -> dict[str, int]:
 
 def _dispatch_while_planning(delivery_ids: list[int]) -> None:
     """Queue a committed chunk's sends. A broker that is down must not stop planning the rest: these rows stay
-    pending, and a later tick queues them again (digests.deliveries_pending_ids)."""
+    pending, and a later tick queues them again (planning.deliveries_pending_ids)."""
     try:
         deliveries_dispatch(delivery_ids)
     except OperationalError as exc:

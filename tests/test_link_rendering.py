@@ -23,7 +23,7 @@ from django.db import models
 from django.test import Client
 
 from newsletter.models import Subscriber
-from newsletter.services.digests import digest_plan
+from newsletter.services.planning import digest_plan
 from newsletter.services.sending import deliveries_send
 from papers.models import Paper, validate_http_links
 from papers.parsers.urls import http_url

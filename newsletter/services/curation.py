@@ -22,7 +22,7 @@ from newsletter import links
 from newsletter.emails import message_send, one_line
 from newsletter.models import ConfirmationRequest, Delivery, Edition, EditionPaper, Subscriber
 from newsletter.queueing import task_queue_on_commit
-from newsletter.services.digests import digest_preview
+from newsletter.services.planning import digest_preview
 from newsletter.services.rendering import RenderedDigest
 from papers.models import Paper
 from papers.services import papers_flag, papers_merge_records

@@ -8,32 +8,35 @@ group is matched at once (every distinct interest evaluated once). No query runs
 from __future__ import annotations
 
 import gc
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from newsletter.matching import PaperIndex
+from newsletter.matching import AcronymTable, PaperIndex
 from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
 from newsletter.schedule import period_key, subscribers_due, zone_of
 from newsletter.selectors import acronyms_current, paper_index_build
-from newsletter.services.explanations import ExplanationRow, explanation_rows, explanations_store
+from newsletter.services.explanations import explanation_rows
 from newsletter.services.fusion import semantic_layer
 from newsletter.services.indexing import ExplanationLog, acronyms_learn, subscriber_picks, subscriber_picks_json
+from newsletter.services.ledger import (
+    LedgerEntry,
+    LedgerWriter,
+    PlanReport,
+    ledger_chunk_write,
+    ledger_writes_can_overlap,
+)
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
-from newsletter.services.staging import column_compression, staged_copy
+from newsletter.services.timing import phase, phase_iter
 from papers.selectors import paper_texts
 
 logger = logging.getLogger(__name__)
@@ -45,14 +48,6 @@ PLAN_CHUNK = 20_000
 # chunks' matching (about 20 s at 100,000 subscribers on this project's machine) before any email went out.
 PLAN_FIRST_CHUNK = 1_000
 WEEKLY_LOOKBACK_DAYS = 7
-
-
-@dataclass
-class PlanReport:
-    due: int = 0
-    planned: int = 0  # ledger rows with papers, pending
-    skipped: int = 0  # ledger rows with nothing matched: no email
-    pending_ids: list[int] = field(default_factory=list)
 
 
 def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
@@ -67,31 +62,48 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
     latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
     if latest is None:
         return report
-    indexes: dict[int | None, tuple[Edition | None, PaperIndex]] = {}
-    memos: dict[int | None, PercolationMemo] = {}  # per index: each interest evaluated once for all chunks
-    acronyms = acronyms_learn()
-    first_digest_starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
+    with phase("index"):
+        acronyms = acronyms_learn()
+    coverage = _Coverage(latest=latest, acronyms=acronyms)
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
-    with _gc_paused(), _LedgerWriter(threaded=_writes_can_overlap(), on_written=on_written) as writer:
-        for chunk in _chunks(subscribers_due(at=at, latest=latest)):
+    with _gc_paused(), LedgerWriter(threaded=ledger_writes_can_overlap(), on_written=on_written) as writer:
+        for chunk in phase_iter("due", _chunks(subscribers_due(at=at, latest=latest))):
             report.due += len(chunk)
-            by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
-            for row in chunk:
-                covers_after = row.last_edition_id or first_digest_starts_after[Subscriber.Frequency(row.frequency)]
-                by_coverage[covers_after].append(row)
-            groups = []
-            for covers_after_id, rows in by_coverage.items():
-                if covers_after_id not in indexes:
-                    indexes[covers_after_id] = _coverage_index(latest, covers_after_id, acronyms)
-                    index = indexes[covers_after_id][1]
-                    # The fused matcher where the papers have vectors, the words alone where not.
-                    memos[covers_after_id] = PercolationMemo(index=index, semantic=semantic_layer(index=index))
-                entries = _group_entries(rows=rows, memo=memos[covers_after_id], at=at, explained=explained)
-                groups.append((covers_after_id, entries))
+            groups = [
+                (
+                    covers_after_id,
+                    _group_entries(rows=rows, memo=coverage.memo(covers_after_id), at=at, explained=explained),
+                )
+                for covers_after_id, rows in coverage.grouped(chunk).items()
+            ]
             explanations = explanation_rows(explained.take())
-            writer.submit(partial(_chunk_write, groups=groups, latest=latest, explanations=explanations), report)
+            writer.submit(partial(ledger_chunk_write, groups=groups, latest=latest, explanations=explanations), report)
     logger.info("planned digests: %d due, %d to send, %d with nothing new", report.due, report.planned, report.skipped)
     return report
+
+
+class _Coverage:
+    """Subscribers grouped by the editions their digest covers, and one index and memo per coverage: each
+    distinct interest is evaluated once per coverage for all the chunks."""
+
+    def __init__(self, *, latest: Edition, acronyms: AcronymTable) -> None:
+        self.latest, self.acronyms = latest, acronyms
+        self.starts_after = {frequency: _window_start(frequency, latest) for frequency in Subscriber.Frequency}
+        self.memos: dict[int | None, PercolationMemo] = {}
+
+    def grouped(self, chunk: list[_Due]) -> dict[int | None, list[_Due]]:
+        by_coverage: dict[int | None, list[_Due]] = defaultdict(list)
+        for row in chunk:
+            by_coverage[row.last_edition_id or self.starts_after[Subscriber.Frequency(row.frequency)]].append(row)
+        return by_coverage
+
+    def memo(self, covers_after_id: int | None) -> PercolationMemo:
+        if covers_after_id not in self.memos:
+            with phase("index"):
+                _, index = _coverage_index(self.latest, covers_after_id, self.acronyms)
+            # The fused matcher where the papers have vectors, the words alone where not.
+            self.memos[covers_after_id] = PercolationMemo(index=index, semantic=semantic_layer(index=index))
+        return self.memos[covers_after_id]
 
 
 @contextmanager
@@ -110,66 +122,6 @@ def _gc_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
             gc.collect()
-
-
-def _writes_can_overlap() -> bool:
-    """A second connection sees what this one committed: not so inside a transaction (a test's, say)."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-
-class _LedgerWriter:
-    """Writes each chunk's ledger rows in one transaction, in submission order, one chunk at a time.
-
-    Threaded (PostgreSQL), the writes run in a thread with its own connection while this thread matches the
-    next chunk: the database then inserts, updates and checks foreign keys on one core while matching runs on
-    the other (the writes are mostly the server's work; at 100,000 subscribers about 20 s of 88 s of planning).
-    """
-
-    def __init__(self, *, threaded: bool, on_written: Callable[[list[int]], object] | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest-ledger") if threaded else None
-        self._pending: tuple[Future[_Written], PlanReport] | None = None
-        self._on_written = on_written
-
-    def submit(self, write: Callable[[], _Written], report: PlanReport) -> None:
-        self.wait()  # one chunk in flight: bounds memory, keeps the order
-        if self._pool is None:
-            self._written(write(), report)
-        else:
-            self._pending = (self._pool.submit(write), report)
-
-    def wait(self) -> None:
-        if self._pending is not None:
-            future, report = self._pending
-            self._pending = None
-            self._written(future.result(), report)
-
-    def _written(self, written: _Written, report: PlanReport) -> None:
-        """A chunk is committed (in this thread: whatever `on_written` queues is queued from here)."""
-        written.add_to(report)
-        if self._on_written is not None and written.pending_ids:
-            self._on_written(written.pending_ids)
-
-    def __enter__(self) -> _LedgerWriter:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        try:
-            self.wait()
-        finally:
-            if self._pool is not None:
-                self._pool.submit(connections.close_all).result()  # the thread's own connection
-                self._pool.shutdown()
-
-
-@dataclass
-class _Written:
-    pending_ids: list[int] = field(default_factory=list)
-    skipped: int = 0
-
-    def add_to(self, report: PlanReport) -> None:
-        report.pending_ids.extend(self.pending_ids)
-        report.planned += len(self.pending_ids)
-        report.skipped += self.skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +158,7 @@ def _window_start(frequency: Subscriber.Frequency, latest: Edition) -> int | Non
 
 
 def _coverage_index(
-    latest: Edition, covers_after_id: int | None, acronyms: object, *, approved_only: bool = True
+    latest: Edition, covers_after_id: int | None, acronyms: AcronymTable, *, approved_only: bool = True
 ) -> tuple[Edition | None, PaperIndex]:
     entries = EditionPaper.objects.filter(edition__issue_date__lte=latest.issue_date, paper__is_hidden=False)
     if approved_only:
@@ -215,17 +167,19 @@ def _coverage_index(
     if after is not None:
         entries = entries.filter(edition__issue_date__gt=after.issue_date)
     paper_ids = set(entries.values_list("paper_id", flat=True))
-    index = paper_index_build(papers=paper_texts(ids=paper_ids), acronyms=acronyms)  # type: ignore[arg-type]
+    index = paper_index_build(papers=paper_texts(ids=paper_ids), acronyms=acronyms)
     return after, index
 
 
-def _group_entries(*, rows: list[_Due], memo: PercolationMemo, at: datetime, explained: ExplanationLog) -> list[_Entry]:
+def _group_entries(
+    *, rows: list[_Due], memo: PercolationMemo, at: datetime, explained: ExplanationLog
+) -> list[LedgerEntry]:
     """The ledger rows of subscribers whose digests cover the same editions: matched at once."""
     subscribers = [(row.id, row.interests) for row in rows]
-    picks = subscriber_picks_json(memo=memo, subscribers=subscribers, explained=explained)
+    with phase("match"):
+        picks = subscriber_picks_json(memo=memo, subscribers=subscribers, explained=explained)
     periods: dict[tuple[str, str], str] = {}  # by (zone, frequency): a few, shared by thousands of rows
-    as_json = connection.vendor == "postgresql"  # JSON text as encoded by the matching step, for COPY
-    entries: list[_Entry] = []
+    entries: list[LedgerEntry] = []
     for row in rows:
         papers_json = picks.get(row.id, "")
         period = periods.get((row.timezone, row.frequency))
@@ -233,109 +187,9 @@ def _group_entries(*, rows: list[_Due], memo: PercolationMemo, at: datetime, exp
             local = at.astimezone(zone_of(row.timezone))
             period = periods[row.timezone, row.frequency] = period_key(frequency=row.frequency, local=local)
         status = Delivery.Status.PENDING if papers_json else Delivery.Status.SKIPPED
-        # On PostgreSQL only the JSON text is kept (for COPY): the parsed picks of a chunk are large.
-        text = papers_json or "[]"
-        papers: list[dict[str, Any]] = [] if as_json else json.loads(text)
-        entries.append(_Entry(row.id, period, status, papers, text if as_json else "", timezone.now()))
+        # The JSON text as the matching step encoded it: the parsed picks of a chunk are large.
+        entries.append(LedgerEntry(row.id, period, status, papers_json or "[]", timezone.now()))
     return entries
-
-
-def _chunk_write(
-    *, groups: list[tuple[int | None, list[_Entry]]], latest: Edition, explanations: list[ExplanationRow]
-) -> _Written:
-    written = _Written()
-    with transaction.atomic():
-        explanations_store(edition=latest, rows=explanations)  # with the rows that show them, never after
-        for covers_after_id, entries in groups:
-            pending = _ledger_write(entries=entries, latest=latest, covers_after_id=covers_after_id)
-            ids = [entry.subscriber_id for entry in entries]
-            _last_edition_set(subscriber_ids=ids, latest=latest)
-            written.pending_ids += pending if pending is not None else _pending_of(entries=entries, latest=latest)
-            written.skipped += sum(1 for entry in entries if entry.status == Delivery.Status.SKIPPED)
-    return written
-
-
-def _last_edition_set(*, subscriber_ids: list[int], latest: Edition) -> None:
-    if connection.vendor != "postgresql":
-        Subscriber.objects.filter(pk__in=subscriber_ids).update(last_edition=latest)
-        return
-    # The same UPDATE with the ids as one array parameter: an IN list of 20,000 literals took PostgreSQL
-    # longer to parse and plan than to run.
-    table = connection.ops.quote_name(Subscriber._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET last_edition_id = %s WHERE id = ANY(%s)", [latest.pk, subscriber_ids])
-
-
-def _pending_of(*, entries: list[_Entry], latest: Edition) -> list[int]:
-    """The pending rows just written for `entries` (not an older period's row still pending: the tick's)."""
-    created = Delivery.objects.filter(
-        subscriber_id__in=[entry.subscriber_id for entry in entries],
-        period__in={entry.period for entry in entries},
-        edition=latest,
-    )
-    return sorted(created.filter(status=Delivery.Status.PENDING).values_list("pk", flat=True))
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    subscriber_id: int
-    period: str
-    status: str
-    papers: list[dict[str, Any]]
-    papers_json: str  # on PostgreSQL, for COPY
-    created_at: datetime
-
-
-def _ledger_write(*, entries: list[_Entry], latest: Edition, covers_after_id: int | None) -> list[int] | None:
-    """Insert the ledger rows; a row already there for (subscriber, period) stays as it is.
-
-    On PostgreSQL, returns the ids of the pending rows inserted (else None: the caller reads them back).
-    """
-    if connection.vendor == "postgresql":
-        return _ledger_copy(entries=entries, latest=latest, covers_after_id=covers_after_id)
-    deliveries = [
-        Delivery(subscriber_id=entry.subscriber_id, period=entry.period, status=entry.status, edition=latest,
-                 covers_after_id=covers_after_id, papers=entry.papers, created_at=entry.created_at)
-        for entry in entries
-    ]  # fmt: skip
-    Delivery.objects.bulk_create(deliveries, batch_size=2000, ignore_conflicts=True)
-    return None
-
-
-# Rows of one group, before they join the ledger (per connection; emptied before each use).
-_LEDGER_STAGING = "paperboy_ledger_staging"
-_LEDGER_STAGING_COLUMNS = (
-    "subscriber_id bigint, period varchar(16), status varchar(12), papers jsonb{papers_compression}, "
-    "created_at timestamptz"
-)
-
-
-def _ledger_copy(*, entries: list[_Entry], latest: Edition, covers_after_id: int | None) -> list[int]:
-    """PostgreSQL: COPY the rows into a temporary table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING.
-
-    The same rows and conflict rule as bulk_create(ignore_conflicts=True), whose INSERT spent most of its time
-    adapting the JSON of each row as a parameter (psycopg quotes it into an array for UNNEST): 19 s of 24 per
-    20,000 rows. COPY sends the JSON text as it is. RETURNING gives the pending rows' ids (a row that was
-    already there is not returned: planning skips subscribers who have this period's row, see subscribers_due).
-    """
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    with connection.cursor() as cursor:
-        staging = staged_copy(
-            cursor,
-            staging=_LEDGER_STAGING,
-            columns=_LEDGER_STAGING_COLUMNS.format(papers_compression=column_compression(Delivery, "papers")),
-            rows=((e.subscriber_id, e.period, e.status, e.papers_json, e.created_at) for e in entries),
-        )
-        # The columns bulk_create writes: the model's defaults for those planning leaves empty.
-        cursor.execute(
-            f"INSERT INTO {table} (subscriber_id, period, status, edition_id, covers_after_id, papers, attempts, "
-            "claim, error, esp_message_id, created_at) "
-            f"SELECT subscriber_id, period, status, %s, %s, papers, 0, '', '', '', created_at FROM {staging} "
-            "ORDER BY subscriber_id ON CONFLICT DO NOTHING "  # ids in planning order, as bulk_create gives them
-            "RETURNING id, status",
-            [latest.pk, covers_after_id],
-        )
-        return sorted(pk for pk, status in cursor.fetchall() if status == Delivery.Status.PENDING)
 
 
 def deliveries_pending_ids() -> list[int]:
