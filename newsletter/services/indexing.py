@@ -29,13 +29,8 @@ from newsletter.matching import (
 )
 from newsletter.matching.fusion import interest_vector_text
 from newsletter.matching.interests import interests_truncate
-from newsletter.matching.percolation import (
-    PercolationMemo,
-    percolate_memo,
-    percolation_explain,
-    percolation_iter_formatted,
-    percolation_iter_ranked,
-)
+from newsletter.matching.percolation import PercolationMemo, percolate_memo
+from newsletter.matching.ranking import percolation_explain, percolation_iter_formatted, percolation_iter_ranked
 from newsletter.models import AcronymState, InterestVector
 from newsletter.selectors import acronyms_current, acronyms_pending, paper_index_build
 from newsletter.services.fusion import interest_vectors_stored
