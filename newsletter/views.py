@@ -18,6 +18,7 @@ from newsletter.forms import CONSENT_TEXT, MAX_INTERESTS_FIELD_LENGTH, Preferenc
 from newsletter.links import manage_path
 from newsletter.models import Subscriber
 from newsletter.ratelimits import rate_limit_hit
+from newsletter.services import privacy
 from newsletter.services import subscriptions as subs
 from newsletter.services.indexing import interests_preview
 from newsletter.services.subscriptions import digest_from_link
@@ -176,7 +177,7 @@ def _erase(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.POST.get("confirm_erase") != "yes":
         messages.error(request, "Tick the box to confirm that you want all your data deleted.")
         return redirect(request.path)
-    subs.subscriber_erase(subscriber=subscriber)
+    privacy.subscriber_erase(subscriber=subscriber)
     return render(request, "newsletter/erased.html")
 
 
@@ -192,7 +193,7 @@ _MANAGE_ACTIONS: dict[str, Callable[[HttpRequest, Subscriber], HttpResponse]] = 
 @friendly_link_errors
 def export(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = subs.subscriber_from_link(purpose=Purpose.MANAGE, token=token)
-    data = json.dumps(subs.subscriber_export(subscriber=subscriber), indent=2, ensure_ascii=False)
+    data = json.dumps(privacy.subscriber_export(subscriber=subscriber), indent=2, ensure_ascii=False)
     response = HttpResponse(data, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
     return response

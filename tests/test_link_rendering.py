@@ -206,7 +206,7 @@ def test_the_edit_service_refuses_a_link_of_another_scheme(hostile_paper: Paper)
 
 def test_a_later_listing_replaces_a_stored_link_of_another_scheme(hostile_paper: Paper) -> None:
     from papers.parsers import ParsedPaper
-    from papers.services.ingestion import paper_enrich
+    from papers.services.upsert import paper_enrich
 
     item = ParsedPaper(title=hostile_paper.title, abstract="x", rank=1, links={"github": "https://github.com/org/repo"})
 

@@ -7,11 +7,9 @@ group is matched at once (every distinct interest evaluated once). No query runs
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,6 +34,7 @@ from newsletter.services.ledger import (
     ledger_writes_can_overlap,
 )
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
+from newsletter.services.rendering.cache import gc_paused
 from newsletter.services.timing import phase, phase_iter
 from papers.selectors import paper_texts
 
@@ -66,7 +65,7 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
         acronyms = acronyms_learn()
     coverage = _Coverage(latest=latest, acronyms=acronyms)
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
-    with _gc_paused(), LedgerWriter(threaded=ledger_writes_can_overlap(), on_written=on_written) as writer:
+    with gc_paused(), LedgerWriter(threaded=ledger_writes_can_overlap(), on_written=on_written) as writer:
         for chunk in phase_iter("due", _chunks(subscribers_due(at=at, latest=latest))):
             report.due += len(chunk)
             groups = [
@@ -104,24 +103,6 @@ class _Coverage:
             # The fused matcher where the papers have vectors, the words alone where not.
             self.memos[covers_after_id] = PercolationMemo(index=index, semantic=semantic_layer(index=index))
         return self.memos[covers_after_id]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while planning, one at the end.
-
-    Planning holds hundreds of thousands of long-lived objects (the explained pairs, formatted items, a chunk's
-    rows) and frees what it makes by reference counting; the collector's full passes over them took 10% of
-    planning at 100,000 subscribers, more as they grow.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-            gc.collect()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,14 +18,12 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import make_message, message_send
-from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
+from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber
 from newsletter.queueing import task_queue_on_commit
 from newsletter.ratelimits import rate_limit_hit
-from newsletter.selectors import delivery_item_words
 from newsletter.services.suppressions import (
     email_is_suppressed,
     email_refuses_signup,
-    email_suppress,
     email_unsuppress_erased,
 )
 from newsletter.tokens import Purpose, TokenInvalid, token_read
@@ -238,37 +235,6 @@ def subscriber_unsubscribe(*, subscriber: Subscriber) -> None:
         logger.info("subscriber %s unsubscribed", subscriber.pk)
 
 
-def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
-    """Everything Paperboy holds about the subscriber, as JSON-ready data (GDPR art. 15 and 20)."""
-    return {
-        "email": subscriber.email,
-        "status": subscriber.status,
-        "interests": list(subscriber.interests),
-        "frequency": subscriber.frequency,
-        "weekday": subscriber.get_weekday_display() if subscriber.frequency == "weekly" else None,
-        "send_hour": subscriber.send_hour,
-        "timezone": subscriber.timezone,
-        "subscribed_at": _iso(subscriber.created_at),
-        "confirmed_at": _iso(subscriber.confirmed_at),
-        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
-        "consent": {
-            "given_at": _iso(subscriber.consent_at),
-            "ip": subscriber.consent_ip,
-            "wording": subscriber.consent_text,
-        },
-        "deliveries": _deliveries_export(subscriber),
-        "exported_at": _iso(timezone.now()),
-    }
-
-
-def subscriber_erase(*, subscriber: Subscriber) -> None:
-    """Delete every row about the subscriber; keep only a keyed hash so the address is never mailed again."""
-    with transaction.atomic():
-        email_suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
-        subscriber.delete()
-    logger.info("a subscriber's data was erased on request")
-
-
 def confirmation_send(*, confirmation_id: int) -> bool:
     """Send the double opt-in email; False (and nothing sent) if the request is spent or the address suppressed."""
     confirmation = (
@@ -316,32 +282,6 @@ def manage_link_send(*, subscriber_id: int) -> bool:
     return True
 
 
-def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
-    from papers.models import Paper
-
-    deliveries = list(subscriber.deliveries.order_by("created_at"))
-    paper_ids = {item["paper_id"] for delivery in deliveries for item in delivery.papers}
-    titles = dict(Paper.objects.filter(pk__in=paper_ids).values_list("pk", "title"))
-    words = delivery_item_words(deliveries=deliveries)
-    return [
-        {
-            "period": delivery.period,
-            "status": delivery.status,
-            "sent_at": _iso(delivery.sent_at),
-            "papers": [
-                {
-                    "title": titles.get(item["paper_id"], ""),
-                    "score": item["score"],
-                    "interests": item["interests"],
-                    "matched_words": item_words,
-                }
-                for item, item_words in zip(delivery.papers, delivery_words, strict=True)
-            ],
-        }
-        for delivery, delivery_words in zip(deliveries, words, strict=True)
-    ]
-
-
 def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None:
     if list(preferences.interests) != list(subscriber.interests or []):
         _interest_vectors_queue(interests=list(preferences.interests))
@@ -356,7 +296,3 @@ def _interest_vectors_queue(*, interests: list[str]) -> None:
     """The vectors of interests the planner has not seen are computed now, in a task, not at planning time."""
     if settings.PAPERBOY_EMBED_PAPERS and interests:
         task_queue_on_commit("newsletter.tasks.interest_vectors_compute", interests)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None

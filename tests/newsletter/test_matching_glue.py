@@ -221,7 +221,7 @@ def test_a_second_preview_reuses_the_index_with_one_query(
 
 @pytest.mark.usefixtures("seed_papers")
 def test_the_preview_explains_only_the_papers_it_shows(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter.matching import percolation
+    from newsletter.matching import evaluation as percolation  # where explaining moved (issue 17)
 
     explained: list[int] = []
     real = percolation.build_matches
