@@ -19,16 +19,11 @@ from django.utils import timezone
 
 from newsletter.addresses import email_normalize
 from newsletter.matching import (
-    AcronymTable,
     InterestError,
-    PaperIndex,
-    PaperText,
-    build_index,
     compile_interest,
     match_interest,
 )
 from newsletter.models import (
-    AcronymState,
     Delivery,
     DigestExplanation,
     Edition,
@@ -36,35 +31,9 @@ from newsletter.models import (
     Subscriber,
     TrackingEvent,
 )
+from newsletter.paper_indexes import paper_index_build
 from newsletter.schedule import subscribers_due
 from papers.selectors import paper_texts, paper_titles
-
-# --- the matcher's inputs: learned acronyms and paper indexes -------------------------------------------
-
-
-def acronyms_current() -> AcronymTable:
-    """The learned acronym table, extended in memory with every paper since it was stored; writes nothing.
-
-    services.indexing.acronyms_learn stores the same table (planning calls it once a run).
-    """
-    return acronyms_pending()[1]
-
-
-def acronyms_pending() -> tuple[AcronymState, AcronymTable, list[tuple[int, str, str]]]:
-    """The stored state, the table with the papers since it learned, and those papers (none: nothing new)."""
-    state = AcronymState.objects.filter(pk=1).first() or AcronymState(pk=1)
-    new_papers = paper_texts(after_id=state.learned_through_paper_id)
-    table = AcronymTable.from_json(state.table) if state.table else AcronymTable()
-    if new_papers:
-        table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
-    return state, table, new_papers
-
-
-def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
-    """The matcher's index of these (id, title, abstract) rows, with the learned acronyms unless given."""
-    texts = [PaperText(id=pk, title=title, abstract=abstract) for pk, title, abstract in papers]
-    return build_index(papers=texts, acronyms=acronyms if acronyms is not None else acronyms_current())
-
 
 # --- editions -------------------------------------------------------------------------------------------
 

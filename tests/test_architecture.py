@@ -95,7 +95,9 @@ def test_the_pure_cores_import_no_django(pure: str) -> None:
     assert chain is None, f"{pure} reaches Django through {chain}"
 
 
-@pytest.mark.parametrize("reads", ["newsletter.selectors", "newsletter.schedule", "papers.selectors"])
+@pytest.mark.parametrize(
+    "reads", ["newsletter.selectors", "newsletter.schedule", "newsletter.paper_indexes", "papers.selectors"]
+)
 def test_reads_import_no_services(reads: str) -> None:
     graph = _graph()
     for services in ("newsletter.services", "papers.services"):

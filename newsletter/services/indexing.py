@@ -32,7 +32,7 @@ from newsletter.matching.interests import interests_truncate
 from newsletter.matching.percolation import PercolationMemo, percolate_memo
 from newsletter.matching.ranking import percolation_explain, percolation_iter_formatted, percolation_iter_ranked
 from newsletter.models import AcronymState, InterestVector
-from newsletter.selectors import acronyms_current, acronyms_pending, paper_index_build
+from newsletter.paper_indexes import acronyms_current, acronyms_pending, paper_index_build
 from newsletter.services.fusion import interest_vectors_stored
 from papers.embedding import MODEL_ID, EncoderUnavailable
 from papers.selectors import paper_texts, papers_version

@@ -21,8 +21,8 @@ from django.utils import timezone
 from newsletter.matching import AcronymTable, PaperIndex
 from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Delivery, Edition, EditionPaper, Subscriber
+from newsletter.paper_indexes import acronyms_current, paper_index_build
 from newsletter.schedule import period_key, subscribers_due, zone_of
-from newsletter.selectors import acronyms_current, paper_index_build
 from newsletter.services.explanations import explanation_rows
 from newsletter.services.fusion import semantic_layer
 from newsletter.services.indexing import ExplanationLog, acronyms_learn, subscriber_picks, subscriber_picks_json

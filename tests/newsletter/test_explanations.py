@@ -9,7 +9,8 @@ from django.db import connection
 
 from newsletter.matching import Explanation
 from newsletter.models import Delivery, DigestExplanation, Edition
-from newsletter.selectors import acronyms_current, delivered_papers, delivery_item_words
+from newsletter.paper_indexes import acronyms_current
+from newsletter.selectors import delivered_papers, delivery_item_words
 from newsletter.services.explanations import digest_explanations
 from newsletter.services.indexing import interest_matches
 from newsletter.services.planning import _coverage_index, digest_plan

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from newsletter.models import AcronymState
-from newsletter.selectors import acronyms_current
+from newsletter.paper_indexes import acronyms_current
 from newsletter.services.indexing import acronyms_learn
 from papers.models import Paper
 from papers.services import dump_ingest, dump_ingest_file

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from newsletter.matching import InterestError, Match, parse_interest
-from newsletter.selectors import paper_index_build
+from newsletter.paper_indexes import paper_index_build
 from newsletter.services.fusion import FusedMatch, fused_interest_matches
 from papers.selectors import paper_texts
 

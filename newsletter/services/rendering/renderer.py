@@ -26,7 +26,7 @@ from newsletter import links
 from newsletter.emails import inline_css, one_line
 from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
-from newsletter.selectors import paper_index_build
+from newsletter.paper_indexes import paper_index_build
 from newsletter.services.explanations import digest_explanations_after
 from newsletter.services.indexing import interest_matches
 from newsletter.services.rendering.cache import BLOCKS_LIMIT, MATCHES_LIMIT, MEMO_LIMIT, LongLivedMemo
