@@ -39,6 +39,7 @@ run: install .env
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set (CI sets them to PostgreSQL and Redis).
 test: install
 	scripts/ensure-chromium.sh
+	scripts/ensure-spamassassin.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

@@ -30,3 +30,14 @@ def webhook_settings_check(app_configs: Any = None, **kwargs: Any) -> list[check
         )
         for problem in webhook_settings_problems(esp=esp)
     ]
+
+
+def sending_domain_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every email's Message-ID is made on the domain of DEFAULT_FROM_EMAIL: without one, nothing could be sent."""
+    from newsletter.mail_headers import sending_domain  # imports the models: not at app loading
+
+    try:
+        sending_domain()
+    except ValueError as exc:
+        return [checks.Error(str(exc), hint="Set DEFAULT_FROM_EMAIL to an address on your domain.", id="paperboy.E002")]
+    return []

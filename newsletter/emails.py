@@ -18,6 +18,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
+from newsletter.mail_headers import message_id
+from newsletter.plain_text import paragraphs_wrapped
+
 _INLINER = css_inline.CSSInliner(keep_style_tags=True)  # keep <style> for dark mode and media queries
 _LINE_BREAKS = re.compile(r"[\r\n\t]+")
 
@@ -36,15 +39,16 @@ def make_message(
     metadata: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> AnymailMessage:
-    """Render newsletter/email/<template>.* into a message with a plain-text part and inlined-CSS HTML."""
+    """Render newsletter/email/<template>.* into a message with a plain-text part (wrapped near 78 characters)
+    and inlined-CSS HTML, named by a Message-ID on the sending domain."""
     base = f"newsletter/email/{template}"
     subject = one_line(render_to_string(f"{base}.subject.txt", context))
     message = AnymailMessage(
         subject=subject,
-        body=render_to_string(f"{base}.txt", context),
+        body=paragraphs_wrapped(render_to_string(f"{base}.txt", context)),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers={name: one_line(value) for name, value in (headers or {}).items()},
+        headers={"Message-ID": message_id(), **{name: one_line(value) for name, value in (headers or {}).items()}},
         tags=list(tags),
         metadata=dict(metadata or {}),
     )

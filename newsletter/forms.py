@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from newsletter.addresses import AddressError, email_checked
 from newsletter.matching.interests import MAX_INTEREST_LENGTH, MAX_INTERESTS, InterestError, parse_interests
+from newsletter.matching.labels import interest_labels, interests_as_typed
 from newsletter.models import Subscriber
 from newsletter.services.subscriptions import Preferences
 
@@ -60,6 +61,7 @@ class PreferencesForm(forms.Form):
             raise ValidationError(list(exc.errors)) from exc
         if not interests:
             raise ValidationError("Add at least one interest, such as a topic, a method or an acronym.")
+        self.interest_labels = interest_labels(raw)  # the reader's spelling, shown back to them
         return tuple(dict.fromkeys(i.text for i in interests))  # de-duplicated, order kept
 
     def clean(self) -> dict[str, Any]:
@@ -77,12 +79,13 @@ class PreferencesForm(forms.Form):
             weekday=data["weekday"] if data.get("weekday") is not None else Subscriber.Weekday.MONDAY,
             send_hour=data["send_hour"],
             timezone=data["timezone"],
+            interest_labels=getattr(self, "interest_labels", {}),
         )
 
     @classmethod
     def initial_for(cls, subscriber: Subscriber) -> dict[str, Any]:
         return {
-            "interests": "\n".join(subscriber.interests),
+            "interests": "\n".join(interests_as_typed(subscriber.interests, subscriber.interest_labels)),
             "frequency": subscriber.frequency,
             "weekday": subscriber.weekday,
             "send_hour": subscriber.send_hour,

@@ -40,6 +40,9 @@ class Subscriber(models.Model):
     # planning stamps last_edition on each due subscriber.
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     interests = models.JSONField(default=list, help_text="Canonical interest strings, as the matcher reads them.")
+    # {canonical: as typed} where the reader's spelling differs ("rlhf": "RLHF"): shown to them, never matched.
+    # Nullable: rows written in bulk (COPY, raw SQL) without it read as "no labels".
+    interest_labels = models.JSONField(default=dict, blank=True, null=True)
     frequency = models.CharField(max_length=8, choices=Frequency.choices, default=Frequency.DAILY)
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
     send_hour = models.PositiveSmallIntegerField(default=7, help_text="Hour of day, 0-23, in the timezone below.")
@@ -315,6 +318,7 @@ class SignupRequest(models.Model):
 
     email = models.EmailField(max_length=254)
     interests = models.JSONField(default=list)
+    interest_labels = models.JSONField(default=dict, null=True)  # as Subscriber.interest_labels
     frequency = models.CharField(max_length=8)
     weekday = models.PositiveSmallIntegerField()
     send_hour = models.PositiveSmallIntegerField()

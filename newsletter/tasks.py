@@ -53,6 +53,20 @@ def manage_link_send(subscriber_id: int) -> bool:
     return subscriptions.manage_link_send(subscriber_id=subscriber_id)
 
 
+@shared_task(
+    name="newsletter.tasks.first_digest_send",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=900,
+    max_retries=6,
+)
+def first_digest_send(subscriber_id: int) -> int:
+    """A just-confirmed reader's first digest (re-running it sends nothing more: the ledger row is there)."""
+    from newsletter.services import first_digest
+
+    return first_digest.first_digest_send(subscriber_id=subscriber_id)
+
+
 @shared_task(name="newsletter.tasks.edition_prepare")
 def edition_prepare() -> int | None:
     from newsletter.services import editions

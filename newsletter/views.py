@@ -16,10 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from newsletter.forms import CONSENT_TEXT, MAX_INTERESTS_FIELD_LENGTH, PreferencesForm, SubscribeForm
 from newsletter.links import manage_path
+from newsletter.matching.labels import interests_as_typed
 from newsletter.models import Subscriber
 from newsletter.ratelimits import rate_limit_hit
 from newsletter.services import privacy
 from newsletter.services import subscriptions as subs
+from newsletter.services.first_digest import next_digest_at
 from newsletter.services.indexing import interests_preview
 from newsletter.services.subscriptions import digest_from_link
 from newsletter.tokens import Purpose, TokenExpired, TokenInvalid
@@ -131,7 +133,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         confirmation = subs.confirmation_from_link(token=token)  # a bad link is explained now, not after the click
         preferences = subs.confirmation_preferences(confirmation=confirmation)
-        interests = preferences.interests if preferences else confirmation.subscriber.interests
+        subscriber = confirmation.subscriber
+        interests = (
+            interests_as_typed(preferences.interests, preferences.interest_labels)
+            if preferences
+            else interests_as_typed(subscriber.interests, subscriber.interest_labels)
+        )
         return render(request, "newsletter/confirm.html", {"token": token, "interests": interests})
     subscriber = subs.subscriber_confirm(token=token)
     return redirect(manage_path(subscriber) + "?welcome=1")
@@ -152,7 +159,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 return redirect(request.path)
         elif action in _MANAGE_ACTIONS:
             return _MANAGE_ACTIONS[action](request, subscriber)
-    context = {"subscriber": subscriber, "form": form, "token": token, "welcome": "welcome" in request.GET}
+    welcome = "welcome" in request.GET
+    context = {"subscriber": subscriber, "form": form, "token": token, "welcome": welcome}
+    if welcome:
+        context["next_digest_at"] = next_digest_at(subscriber=subscriber)
     return render(request, "newsletter/manage.html", context, status=400 if form.errors else 200)
 
 

@@ -23,6 +23,7 @@ EMAIL_TASKS = [
     "newsletter.tasks.edition_prepare",
     "newsletter.tasks.digest_tick",
     "newsletter.tasks.deliveries_send",
+    "newsletter.tasks.first_digest_send",
 ]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
+from newsletter.digest_wording import words_distinct
 from newsletter.matching import (
     AcronymTable,
     Explanation,
@@ -29,6 +30,7 @@ from newsletter.matching import (
 )
 from newsletter.matching.fusion import interest_vector_text
 from newsletter.matching.interests import interests_truncate
+from newsletter.matching.labels import interest_labels
 from newsletter.matching.percolation import PercolationMemo, percolate_memo
 from newsletter.matching.ranking import percolation_explain, percolation_iter_formatted, percolation_iter_ranked
 from newsletter.models import AcronymState, InterestVector
@@ -135,6 +137,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     # one subscriber, against a memo that evaluates each of them once.
     everywhere = [interest.text for interest in interests if interest.exclusion_only]
     shown = [interest.text for interest in interests if not interest.exclusion_only]
+    labels = interest_labels(raw)  # shown as typed ("RLHF"), matched as canonical ("rlhf")
     memo = PercolationMemo(index=index)
     titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
     results = []
@@ -146,7 +149,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
         count = result.paper_bits("preview").bit_count()
         top = result.matches("preview", limit=PREVIEW_MATCHES_SHOWN)
         papers = [_preview_paper(paper.matches[0], titles) for paper in top]
-        results.append({"interest": text, "count": count, "papers": papers})
+        results.append({"interest": labels.get(text, text), "count": count, "papers": papers})
     _plans_bound(index)
     return {"papers_considered": len(index.papers), "interests": results, "errors": errors, "notices": notices}
 
@@ -165,7 +168,7 @@ def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
         "title": titles.get(match.paper_id, ""),
         "url": reverse("papers:detail", kwargs={"pk": match.paper_id}),
         "score": round(match.score, 3),
-        "words": list(explanation.words),
+        "words": words_distinct(explanation.words),
         "snippet": [list(segment) for segment in (explanation.snippet or explanation.title)],
     }
 

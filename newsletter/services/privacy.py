@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from newsletter.matching.labels import interests_as_typed
 from newsletter.models import Subscriber, Suppression
 from newsletter.selectors import delivery_item_words
 from newsletter.services.suppressions import email_suppress
@@ -23,7 +24,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
     return {
         "email": subscriber.email,
         "status": subscriber.status,
-        "interests": list(subscriber.interests),
+        "interests": interests_as_typed(subscriber.interests, subscriber.interest_labels),
         "frequency": subscriber.frequency,
         "weekday": subscriber.get_weekday_display() if subscriber.frequency == "weekly" else None,
         "send_hour": subscriber.send_hour,

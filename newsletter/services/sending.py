@@ -26,6 +26,7 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import TransientSendError, message_send
+from newsletter.mail_headers import message_id
 from newsletter.models import Delivery, Suppression, TrackingEvent
 from newsletter.services import postgres
 from newsletter.services.rendering import DigestRenderer
@@ -140,7 +141,7 @@ def _digest_message(delivery: Delivery, links_at: tuple[str, str]) -> AnymailMes
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.subscriber.email],
-        headers=rendered.headers,
+        headers={**rendered.headers, "Message-ID": message_id()},  # on the sending domain, not the host's
         tags=["digest"],
         metadata={"delivery_id": str(delivery.pk)},  # an id only: no personal data goes to the ESP's logs
     )

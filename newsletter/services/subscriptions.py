@@ -9,7 +9,7 @@ tell who is subscribed.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,6 +18,8 @@ from django.utils import timezone
 from newsletter import links
 from newsletter.addresses import email_normalize
 from newsletter.emails import make_message, message_send
+from newsletter.mail_headers import subscriber_list_headers
+from newsletter.matching.labels import interests_as_typed
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber
 from newsletter.queueing import task_queue_on_commit
 from newsletter.ratelimits import rate_limit_hit
@@ -42,6 +44,8 @@ class Preferences:
     weekday: int = Subscriber.Weekday.MONDAY
     send_hour: int = 7
     timezone: str = "UTC"
+    # {canonical: as typed} where the reader's spelling differs (see newsletter/matching/labels.py)
+    interest_labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Refused here, before any rate limit counts the request: a value the columns cannot hold must never
@@ -73,6 +77,7 @@ def subscription_request(*, request: SubscribeRequest) -> None:
         signup = SignupRequest.objects.create(
             email=email,
             interests=list(preferences.interests),
+            interest_labels=dict(preferences.interest_labels),
             frequency=preferences.frequency,
             weekday=preferences.weekday,
             send_hour=preferences.send_hour,
@@ -100,6 +105,7 @@ def signup_process(*, signup_id: int) -> None:
                 weekday=signup.weekday,
                 send_hour=signup.send_hour,
                 timezone=signup.timezone,
+                interest_labels=dict(signup.interest_labels or {}),
             ),
             ip=signup.ip,
             consent_text=signup.consent_text,
@@ -176,7 +182,14 @@ def subscriber_confirm(*, token: str) -> Subscriber:
         # The owner asked again for mail after erasing their data: the erasure no longer stands for this address
         # (a bounce, complaint or any other suppression stays; see email_unsuppress_erased).
         email_unsuppress_erased(email=subscriber.email)
+        _first_digest_queue(subscriber=subscriber)
     return subscriber
+
+
+def _first_digest_queue(*, subscriber: Subscriber) -> None:
+    """A new reader's first digest goes out at once (see services/first_digest.py), once this commits."""
+    if subscriber.last_edition_id is None:
+        task_queue_on_commit("newsletter.tasks.first_digest_send", subscriber.pk)
 
 
 def confirmation_preferences(*, confirmation: ConfirmationRequest) -> Preferences | None:
@@ -249,7 +262,7 @@ def confirmation_send(*, confirmation_id: int) -> bool:
     context = {
         "subscriber": subscriber,
         # What this link activates, which may differ from another request's for the same address.
-        "interests": preferences.interests if preferences else subscriber.interests,
+        "interests": _interests_confirmed(confirmation, preferences),
         "confirm_url": links.confirm_url(confirmation),
         "days": 7,
     }
@@ -258,10 +271,18 @@ def confirmation_send(*, confirmation_id: int) -> bool:
         context=context,
         to=subscriber.email,
         tags=["confirmation"],
+        headers=subscriber_list_headers(subscriber),
         metadata={"confirmation_id": str(confirmation.pk)},
     )
     message_send(message)
     return True
+
+
+def _interests_confirmed(confirmation: ConfirmationRequest, preferences: Preferences | None) -> list[str]:
+    """The interests a confirmation link activates, as the reader typed them."""
+    if preferences is None:
+        return interests_as_typed(confirmation.subscriber.interests, confirmation.subscriber.interest_labels)
+    return interests_as_typed(preferences.interests, preferences.interest_labels)
 
 
 def manage_link_send(*, subscriber_id: int) -> bool:
@@ -275,7 +296,7 @@ def manage_link_send(*, subscriber_id: int) -> bool:
         context=context,
         to=subscriber.email,
         tags=["manage-link"],
-        headers=links.list_unsubscribe_headers(subscriber),
+        headers=subscriber_list_headers(subscriber),
         metadata={"subscriber_id": str(subscriber.pk)},
     )
     message_send(message)
@@ -286,6 +307,11 @@ def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None
     if list(preferences.interests) != list(subscriber.interests or []):
         _interest_vectors_queue(interests=list(preferences.interests))
     subscriber.interests = list(preferences.interests)
+    subscriber.interest_labels = {
+        canonical: typed
+        for canonical, typed in preferences.interest_labels.items()
+        if canonical in preferences.interests
+    }
     subscriber.frequency = preferences.frequency
     subscriber.weekday = preferences.weekday
     subscriber.send_hour = preferences.send_hour

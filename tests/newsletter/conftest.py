@@ -112,3 +112,7 @@ def esp(settings: object) -> object:
     }
     yield standin
     standin.stop()
+
+
+# The email tests' fixtures (last: that module uses the helpers above).
+from tests.newsletter.email_kinds import every_email, march_edition  # noqa: E402, F401

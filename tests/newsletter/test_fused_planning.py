@@ -124,6 +124,6 @@ def test_the_digest_shows_related_picks_after_the_word_picks_under_their_heading
         heading = body.index("Related to your interests")
         assert body.index("Pretraining at Scale") < heading
         assert heading < body.index("Seeing and Reading: A Vision-Language Model")
-    assert "Related to <em>multimodal</em>" in html and "Related to *multimodal*" in text
+    assert "Related to <em>multimodal</em>" in html and "Related to your interest *multimodal*" in text
     quoted = DigestExplanation.objects.get(paper__title__startswith="Seeing and Reading").snippet[0][0]
-    assert f'"{quoted}"' in text
+    assert f'"{quoted}"' in " ".join(text.split())  # wrapped near 78 characters

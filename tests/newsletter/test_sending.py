@@ -43,7 +43,7 @@ def test_a_digest_goes_out_with_highlights_headers_plain_text_and_metadata(esp: 
     delivery = Delivery.objects.get()
     assert delivery.status == Delivery.Status.SENT and delivery.esp_message_id == message["MessageID"]
     count = len(delivery.papers)
-    assert message["Subject"].startswith(f"{count} new papers for you: ")
+    assert message["Subject"].startswith(f"{count} new papers for you, listed Mar 11 – Sep 12: ")
     assert "<mark" in message["HtmlBody"] and 'style="' in message["HtmlBody"]
     assert "Editor" not in message["HtmlBody"] or "Editor's picks" in message["HtmlBody"]
     assert "YOUR PAPERS" in message["TextBody"] and "<" not in message["TextBody"].replace("<EOS>", "")

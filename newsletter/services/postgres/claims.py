@@ -30,7 +30,7 @@ _CLAIMED_DELIVERY = tuple(
 _CLAIMED_SUBSCRIBER = tuple(
     field.attname
     for field in Subscriber._meta.concrete_fields
-    if field.attname in {"id", "email", "status", "interests", "link_nonce"}
+    if field.attname in {"id", "email", "status", "interests", "interest_labels", "link_nonce"}
 )
 
 
@@ -77,8 +77,10 @@ def _claimed(row: tuple[Any, ...]) -> Delivery:
     # JSON arrives as text (Django's jsonb loader). The fields would decode it with json.loads and no custom
     # decoder; orjson gives the same values for JSON that PostgreSQL stored, about 3x faster (26 picks a digest).
     values[_CLAIMED_DELIVERY.index("papers")] = orjson.loads(values[_CLAIMED_DELIVERY.index("papers")])
-    at = _CLAIMED_SUBSCRIBER.index("interests")
-    subscriber_values[at] = orjson.loads(subscriber_values[at])
+    for name in ("interests", "interest_labels"):
+        at = _CLAIMED_SUBSCRIBER.index(name)
+        if subscriber_values[at] is not None:  # labels are NULL on rows written in bulk without them
+            subscriber_values[at] = orjson.loads(subscriber_values[at])
     delivery = Delivery.from_db(connection.alias, _CLAIMED_DELIVERY, values)
     delivery.subscriber = Subscriber.from_db(connection.alias, _CLAIMED_SUBSCRIBER, subscriber_values)
     return delivery

@@ -4,11 +4,14 @@ template context, and the overflow list (papers past the size budget, by title).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 from typing import Any
 
 from newsletter import links
+from newsletter.digest_wording import why_words
 from newsletter.matching import Explanation
+from newsletter.plain_text import wrapped
 from newsletter.services.rendering.shell import PaperView, slot_markers
 from newsletter.services.rendering.skeletons import unslotted
 
@@ -49,7 +52,7 @@ def block_context(paper: PaperView, explanation: Explanation | None) -> dict[str
         "snippet": snippet,
         "title_text": paper.title,
         "snippet_text": "".join(f"*{text}*" if lit else text for text, lit in snippet),
-        "words": ", ".join(explanation.words) if explanation else "",
+        "words": why_words(explanation.words) if explanation else "",
         "related": explanation is not None and explanation.kind == "related",
     }
 
@@ -79,4 +82,18 @@ def overflow_html(papers: list[PaperView], *, view: str, room: int) -> str:
 def overflow_text(papers: list[PaperView]) -> str:
     if not papers:
         return ""
-    return "\nMORE MATCHES\n" + "".join(f"* {p.title}\n  {p.url}\n" for p in papers)
+    return "\nMORE MATCHES\n" + "".join([_overflow_line(p.title, p.url) for p in papers])
+
+
+@lru_cache(maxsize=50_000)  # the same papers overflow in many digests; a title is wrapped once
+def _overflow_line(title: str, url: str) -> str:
+    return f"* {wrapped(title)}\n  {url}\n"
+
+
+NO_LABELS: dict[str, str] = {}
+SHORT = 40  # interests this long or shorter fit on the line of a plain-text block as they are
+
+
+def wrapped_after(before: str, text: str) -> str:
+    """`text` wrapped where it continues the last line of `before` (a long list of interests)."""
+    return wrapped(text, column=len(before) - before.rfind("\n") - 1)

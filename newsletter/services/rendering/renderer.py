@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -23,14 +24,24 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from newsletter import links
+from newsletter.digest_wording import listings_label, shown_count
 from newsletter.emails import inline_css, one_line
 from newsletter.matching import Explanation, Match, PaperIndex
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.paper_indexes import paper_index_build
+from newsletter.plain_text import wrapped
 from newsletter.services.explanations import digest_explanations_after
 from newsletter.services.indexing import interest_matches
 from newsletter.services.rendering.cache import BLOCKS_LIMIT, MATCHES_LIMIT, MEMO_LIMIT, LongLivedMemo
-from newsletter.services.rendering.parts import block_context, overflow_html, overflow_text, paper_view
+from newsletter.services.rendering.parts import (
+    NO_LABELS,
+    SHORT,
+    block_context,
+    overflow_html,
+    overflow_text,
+    paper_view,
+    wrapped_after,
+)
 from newsletter.services.rendering.shell import (
     Block,
     PaperView,
@@ -90,11 +101,12 @@ class DigestRenderer:
         entries = entries.filter(paper__is_hidden=False).order_by("edition__issue_date", "-is_featured", "position")
         papers: dict[int, PaperView] = {}
         picks: list[PaperView] = []
+        listed: set[date] = set()  # the listings the digest covers (not the date it is sent)
         for entry in entries:
             view = papers.setdefault(entry.paper_id, paper_view(entry.paper))
             if entry.is_featured and view not in picks:
                 picks.append(view)
-        label = f"{edition.issue_date:%B} {edition.issue_date.day}, {edition.issue_date.year}"
+        label = listings_label(listed or {edition.issue_date}, this_year=edition.issue_date.year)
         return cls(edition=edition, papers=papers, picks=picks, period_label=label)
 
     # --- per subscriber ---------------------------------------------------------------------------------
@@ -111,12 +123,14 @@ class DigestRenderer:
         `links.reverse_state()` as read in this thread, for a batch of digests."""
         items = [item for item in items if item["paper_id"] in self.papers]
         html_shell, text_shell = self._shell()
-        html_papers, text_papers, overflow, used = self._paper_blocks(items)
-        interests = ", ".join(subscriber.interests)
+        labels = subscriber.interest_labels or NO_LABELS  # interests as the reader typed them
+        html_papers, text_papers, overflow, used = self._paper_blocks(items, labels)
+        interests = ", ".join([labels.get(interest, interest) for interest in subscriber.interests])
         signed = links.digest_links(delivery_id=delivery_id, subscriber=subscriber, at=links_at)
         view = signed.view
+        shown = shown_count(items, self.picks)  # the editor's picks are shown too
         common = {
-            "heading": f"{len(items)} new paper{'s' if len(items) != 1 else ''} for you",
+            "heading": f"{shown} new paper{'s' if shown != 1 else ''} for you",
             "manage_url": signed.manage,
             "unsubscribe_url": signed.unsubscribe,
             "view_url": view,
@@ -129,16 +143,18 @@ class DigestRenderer:
         text = text_shell.fill(
             {
                 **common,
-                "interests": interests,
+                "interests": wrapped(interests, column=0, indent=""),
                 "papers": text_papers,
                 "more": overflow_text(overflow),
             }
         )
         best_title = self.papers[items[0]["paper_id"]].title if items else ""
         headers = {**signed.headers, "List-Id": settings.PAPERBOY_LIST_ID}
-        return RenderedDigest(self._subject(len(items), best_title), text, html, headers, len(items))
+        return RenderedDigest(self._subject(shown, best_title), text, html, headers, len(items))
 
-    def _paper_blocks(self, items: list[dict[str, Any]]) -> tuple[str, str, list[PaperView], int]:
+    def _paper_blocks(
+        self, items: list[dict[str, Any]], labels: dict[str, str] | None = None
+    ) -> tuple[str, str, list[PaperView], int]:
         """The full blocks that fit the HTML budget (HTML, text), the papers left over, and the HTML size so far.
 
         Per item only references are appended; each part is joined once, with no string built per block.
@@ -149,6 +165,7 @@ class DigestRenderer:
         size = self._shell()[0].size
         limit = HTML_BUDGET_BYTES - OVERFLOW_RESERVE_BYTES
         papers, blocks, escape_memo = self.papers, self._blocks, self._escape
+        labels = labels or NO_LABELS
         # ~26 items a digest: the loop is written out (no call per block), the hottest of the per-subscriber work.
         heading = False
         for item in items:
@@ -165,10 +182,13 @@ class DigestRenderer:
             interests = item["interests"]
             first = interests[0]
             block = blocks.get((paper_id, first)) or self._block(paper_id, first)
-            matched = first if len(interests) == 1 else ", ".join(interests)
+            if len(interests) == 1:
+                matched = labels.get(first, first) if labels else first
+            else:
+                matched = ", ".join([labels.get(i, i) for i in interests] if labels else interests)
             escaped = escape_memo(matched)
             html_parts += (block[0], escaped, block[1])
-            text_parts += (block[2], matched, block[3])
+            text_parts += (block[2], matched if len(matched) <= SHORT else wrapped_after(block[2], matched), block[3])
             size += block[4] + len(escaped)
         return "".join(html_parts), "".join(text_parts), overflow, size
 
@@ -193,7 +213,7 @@ class DigestRenderer:
         if subject is None:
             if len(self._subjects) >= MEMO_LIMIT:
                 self._subjects.clear()
-            context = {"count": count, "best_title": best_title}
+            context = {"count": count, "best_title": best_title, "period_label": self.period_label}
             subject = self._subjects[key] = one_line(render_to_string("newsletter/email/digest.subject.txt", context))
         return subject
 

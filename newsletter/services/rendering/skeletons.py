@@ -16,6 +16,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from newsletter.plain_text import wrapped
 from newsletter.services.rendering.shell import SLOT_PATTERN, Shell
 
 # Text the CSS inliner writes back exactly as inline_text does. Its HTML parser rewrites the rest (CR, NUL,
@@ -55,10 +56,10 @@ def block_joined(skeleton: Skeleton, context: dict[str, Any]) -> tuple[Shell, Sh
     html = Shell.of([html_before, "interests", h[3] + inline_text(words) + h[4]])
     if snippet_text:
         t = skeleton.text
-        text = Shell.of([t[0] + snippet_text + t[1], "interests", t[2] + words + t[3]])
+        text = Shell.of([t[0] + wrapped(snippet_text) + t[1], "interests", t[2] + wrapped(words) + t[3]])
     else:
         b = skeleton.text_bare
-        text = Shell.of([b[0], "interests", b[1] + words + b[2]])
+        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2]])
     return html, text
 
 
