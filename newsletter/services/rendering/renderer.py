@@ -104,6 +104,7 @@ class DigestRenderer:
         listed: set[date] = set()  # the listings the digest covers (not the date it is sent)
         for entry in entries:
             view = papers.setdefault(entry.paper_id, paper_view(entry.paper))
+            listed.add(entry.paper.first_listed_on or entry.paper.first_seen_at.date())
             if entry.is_featured and view not in picks:
                 picks.append(view)
         label = listings_label(listed or {edition.issue_date}, this_year=edition.issue_date.year)
