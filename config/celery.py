@@ -27,6 +27,12 @@ def _install_beat_schedule(sender: Celery, **_: object) -> None:
             "task": "papers.tasks.dumps_scan",
             "schedule": timedelta(seconds=settings.PAPERBOY_DUMPS_SCAN_INTERVAL),
         },
+        # Every PAPERBOY_SOURCES_CHECK_SECONDS (an hour by default): warn when no new papers arrived for too
+        # long on a weekday, or a source's dump repeats its previous one (logged; mailed once a day).
+        "sources-check": {
+            "task": "papers.tasks.sources_check",
+            "schedule": timedelta(seconds=settings.PAPERBOY_SOURCES_CHECK_SECONDS),
+        },
         # At minutes 0, 15, 30 and 45 of every hour: settle stuck sends, prepare today's edition, plan the
         # digests now due (subscribers' hours are whole hours in their zones) and queue their sending.
         "digest-tick": {

@@ -163,6 +163,12 @@ PAPERBOY_DUMP_MAX_BYTES = env.int("PAPERBOY_DUMP_MAX_BYTES", default=20 * 1024 *
 # A scan of an unchanged folder only stats its files, so a short interval costs next to nothing and a dump
 # dropped into the folder is live within half a minute.
 PAPERBOY_DUMPS_SCAN_INTERVAL = env.float("PAPERBOY_DUMPS_SCAN_INTERVAL", default=30.0)
+# No new paper for this many hours on one of these weekdays (0 = Monday) is a warning on the dashboard, in the
+# logs and, to these addresses (comma-separated), by email: the daily listings come on weekdays (0 turns it off).
+PAPERBOY_STALE_AFTER_HOURS = env.float("PAPERBOY_STALE_AFTER_HOURS", default=26.0)
+PAPERBOY_STALE_WEEKDAYS = tuple(env.list("PAPERBOY_STALE_WEEKDAYS", cast=int, default=[0, 1, 2, 3, 4]))
+PAPERBOY_EDITOR_EMAILS = env.list("PAPERBOY_EDITOR_EMAILS", default=[])
+PAPERBOY_SOURCES_CHECK_SECONDS = env.float("PAPERBOY_SOURCES_CHECK_SECONDS", default=3600.0)
 # Sentence vectors of new papers (papers.tasks.papers_embed, queued after each scan that added papers) and of
 # interests, so the matcher adds related picks. Off by default until the fused daily plan meets its budget:
 # today it takes 3.4x the lexical-only time at 1,000,000 subscribers (docs/performance.md), against 1.5x.

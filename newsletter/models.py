@@ -241,7 +241,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.period} for {self.subscriber_id} ({self.status})"
+        kind = "Weekly" if "-W" in self.period else "Daily"
+        return f"{kind} digest of {self.period} ({self.get_status_display()})"
 
 
 class DigestExplanation(models.Model):
@@ -330,3 +331,12 @@ class SignupRequest(models.Model):
 
     def __str__(self) -> str:
         return f"sign-up request {self.pk}"
+
+
+# Its own module (the size limit); imported here so that Django registers it with the others.
+from newsletter.models_events import SubscriberEvent  # noqa: E402
+
+__all__ = [
+    "AcronymState", "ConfirmationRequest", "Delivery", "DigestExplanation", "Edition", "EditionPaper",
+    "InterestVector", "SignupRequest", "Subscriber", "SubscriberEvent", "Suppression", "TrackingEvent",
+]  # fmt: skip

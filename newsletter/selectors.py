@@ -18,11 +18,6 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from newsletter.addresses import email_normalize
-from newsletter.matching import (
-    InterestError,
-    compile_interest,
-    match_interest,
-)
 from newsletter.models import (
     Delivery,
     DigestExplanation,
@@ -31,9 +26,8 @@ from newsletter.models import (
     Subscriber,
     TrackingEvent,
 )
-from newsletter.paper_indexes import paper_index_build
 from newsletter.schedule import subscribers_due
-from papers.selectors import paper_texts, paper_titles
+from papers.selectors import paper_titles
 
 # --- editions -------------------------------------------------------------------------------------------
 
@@ -159,24 +153,6 @@ def _interests_top_in_python(*, limit: int) -> list[tuple[str, int]]:
         for interest in set(interests or ()):
             counts[str(interest)] += 1
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
-
-
-def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestRow]]:
-    """The top interests, each with how many papers of the latest edition it matches (0: it never does)."""
-    top = interests_top(limit=limit)
-    edition = edition_latest()
-    if edition is None:
-        return None, [InterestRow(text, n, 0) for text, n in top]
-    ids = EditionPaper.objects.filter(edition=edition).values_list("paper_id", flat=True)
-    index = paper_index_build(papers=paper_texts(ids=list(ids)))
-    rows = []
-    for text, n in top:
-        try:
-            matches: int | None = len(match_interest(index, compile_interest(text, acronyms=index.acronyms)))
-        except InterestError:
-            matches = None
-        rows.append(InterestRow(text, n, matches))
-    return edition, rows
 
 
 # --- the dashboard --------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def _resume(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
 
 
 def _unsubscribe(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
-    subs.subscriber_unsubscribe(subscriber=subscriber)
+    subs.subscriber_unsubscribe(subscriber=subscriber, cause="their manage page")
     return render(request, "newsletter/unsubscribed.html", {"subscriber": subscriber})
 
 
@@ -216,7 +216,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = subs.subscriber_from_link(purpose=Purpose.UNSUBSCRIBE, token=token)
     if request.method == "GET":
         return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})
-    subs.subscriber_unsubscribe(subscriber=subscriber)
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"  # RFC 8058's body, from a mail client
+    subs.subscriber_unsubscribe(
+        subscriber=subscriber,
+        cause="one-click unsubscribe in their mail client" if one_click else "their unsubscribe link",
+    )
     # No redirect: one-click clients expect the answer to this very request.
     return render(request, "newsletter/unsubscribed.html", {"subscriber": subscriber})
 

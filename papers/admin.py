@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -277,6 +278,8 @@ class DumpAdmin(admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             result = dump_ingest(data=upload.read(), name=upload.name)
             _report(request, result)
+            if result.created and (note := self.upload_note(created=result.created)):
+                messages.info(request, note)
             return HttpResponseRedirect(reverse("admin:papers_dump_changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -288,6 +291,11 @@ class DumpAdmin(admin.ModelAdmin):
             "submit": "Upload and ingest",
         }
         return TemplateResponse(request, "admin/paperboy_form.html", context)
+
+    def upload_note(self, *, created: int) -> str:
+        """Where the new papers of an upload go next, in a sentence: papers know nothing of editions, so the
+        newsletter's admin fills this in (newsletter/admin/uploads.py)."""
+        return ""
 
     def reingest_view(self, request: HttpRequest, dump_id: int) -> HttpResponse:
         if not self.has_reingest_permission(request):
@@ -323,7 +331,15 @@ def _report(request: HttpRequest, result: DumpIngestResult) -> None:
     elif result.status is IngestStatus.FAILED:
         messages.error(request, f"Could not ingest {result.name}: {result.error}")
     elif result.error:
-        messages.warning(request, f"{result.name} is the same file as dump #{result.dump_id}, which failed: "
-                         f"{result.error}")  # fmt: skip
+        messages.warning(request, f"This file is the same as {_earlier(result.dump_id)}, which failed: {result.error}")
     else:
-        messages.info(request, f"{result.name} was ingested before (dump #{result.dump_id}); nothing new.")
+        messages.info(request, f"This file was ingested before, as {_earlier(result.dump_id)}: nothing new.")
+
+
+def _earlier(dump_id: int | None) -> str:
+    """The earlier dump of the same bytes, by its name and when it came (its id is shown nowhere else)."""
+    dump = Dump.objects.filter(pk=dump_id).first() if dump_id is not None else None
+    if dump is None:
+        return "an earlier dump"
+    at = timezone.localtime(dump.ingested_at)
+    return f"{dump.name} on {at:%b} {at.day}, {at.year} at {at:%H:%M}"

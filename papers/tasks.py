@@ -7,7 +7,7 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
-from papers import services
+from papers import freshness, services
 from papers.signals import papers_added
 
 
@@ -29,3 +29,9 @@ def dumps_scan(folder: str | None = None) -> dict[str, int]:
 def papers_embed() -> int:
     """Sentence vectors for the papers that have none yet (the matcher's semantic layer)."""
     return services.papers_embed()
+
+
+@shared_task(name="papers.tasks.sources_check")
+def sources_check() -> list[str]:
+    """Warnings about the paper sources, logged and mailed to the editors (papers/freshness.py)."""
+    return freshness.sources_check()

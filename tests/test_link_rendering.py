@@ -266,6 +266,10 @@ SITE_BUILT = {
     ("templates/newsletter/email/digest.html", "pick.url"): "services.indexing: reverse('papers:detail')",
     ("templates/newsletter/email/digest_paper.html", "url"): "links.absolute(paper.get_absolute_url())",
     ("templates/papers/_paper_card.html", "paper.get_absolute_url"): "this site's paper page",
+    (
+        "templates/admin/newsletter/edition/detail.html",
+        "row.paper_url",
+    ): "reverse() of the paper's admin page (desk.py)",
     ("templates/admin/newsletter/edition/detail.html", "base"): "{% url 'admin:newsletter_edition_entry' … %}",
 }
 _VARIABLE_IN_URL_ATTRIBUTE = re.compile(r"""\b(?:href|src|action|formaction|srcset)\s*=\s*["']\{\{\s*([^}]+?)\s*\}\}""")

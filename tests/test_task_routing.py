@@ -14,6 +14,7 @@ TASK_MODULES = (papers.tasks, newsletter.tasks)  # imported so every task is reg
 INGEST_TASKS = [
     "papers.tasks.dumps_scan",
     "papers.tasks.papers_embed",  # the encoder is CPU-bound: kept off the worker that sends emails
+    "papers.tasks.sources_check",  # a few queries an hour, beside the scans it watches
     "newsletter.tasks.interest_vectors_compute",
 ]
 EMAIL_TASKS = [

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.safestring import mark_safe
 
 from newsletter.admin.charts import Series, stacked_bars
+from newsletter.admin.history import subscribers_over_time
 from newsletter.models import Delivery, Subscriber
 from newsletter.selectors import (
     DailyCounts,
@@ -23,8 +24,8 @@ from newsletter.selectors import (
     digest_next_tick,
     edition_latest,
     subscribers_due_count,
-    subscribers_over_time,
 )
+from papers.freshness import freshness_warnings, sources_freshness
 from papers.selectors import dump_latest
 
 DAYS = 30
@@ -57,10 +58,11 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
     deliveries = deliveries_per_day(days=days)
     tick = digest_next_tick()
     health = delivery_health(days=days)
+    source_days, sources = sources_freshness()
     return {
         "days": days,
         "subscribers": _chart(
-            "subscribers-chart", f"Subscribers over the last {days} days, by current status", subscribers,
+            "subscribers-chart", f"Subscribers over the last {days} days, by status at each day's end", subscribers,
             SUBSCRIBER_COLORS, dict(Subscriber.Status.choices),
         ),
         "deliveries": _chart(
@@ -71,6 +73,9 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
         "bounce_rate": f"{health.bounce_rate:.2%}",
         "complaint_rate": f"{health.complaint_rate:.2%}",
         "last_dump": dump_latest(),
+        "source_days": source_days,
+        "sources": sources,
+        "source_warnings": freshness_warnings(),
         "edition": edition_latest(),
         "next_tick": tick,
         "tick_seconds": settings.PAPERBOY_DIGEST_TICK_SECONDS,

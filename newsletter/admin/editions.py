@@ -11,20 +11,21 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from newsletter.admin import desk
 from newsletter.emails import TRANSIENT_ERRORS
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.selectors import edition_delivery_counts, edition_entries, edition_list_admin, subscriber_find
 from newsletter.services.curation import edition_preview, edition_preview_send, papers_hide
 from newsletter.services.editions import edition_approve, edition_feature, edition_hold, edition_move
 
-ENTRY_OPERATIONS = {"feature", "unfeature", "hide", "unhide", "up", "down"}
+ENTRY_OPERATIONS = {"feature", "unfeature", "hide", "unhide", "up", "down", "top", "to"}
 
 
 @admin.register(Edition)
@@ -91,12 +92,24 @@ class EditionAdmin(admin.ModelAdmin):
         edition = get_object_or_404(Edition.objects.select_related("approved_by"), pk=int(object_id))
         if not self.has_view_or_change_permission(request, edition):
             raise PermissionDenied
+        entries = edition_entries(edition=edition)
+        reach = desk.edition_reach(edition=edition)
+        query, show = request.GET.get("q", "")[:200], request.GET.get("show", "")
+        shown = desk.entries_shown(entries=entries, query=query, show=show, reach=reach)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": str(edition),
             "edition": edition,
-            "entries": edition_entries(edition=edition),
+            "entries": entries,
+            "rows": desk.desk_rows(edition=edition, entries=entries, shown=shown, reach=reach),
+            "reach": reach,
+            "query": query,
+            "show": show if show in desk.FILTERS else "",
+            "filters": desk.FILTERS,
+            "review_sentence": desk.review_sentence(edition=edition),
+            "window_sentence": desk.window_sentence(edition=edition),
+            "dumps": desk.edition_dumps(edition=edition),
             "counts": edition_delivery_counts(edition=edition),
             "can_change": self.has_change_permission(request, edition),
             "can_hide": request.user.has_perm("papers.change_paper"),
@@ -120,11 +133,18 @@ class EditionAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             papers_hide(paper_ids=[entry.paper_id], hidden=operation == "hide")
             done = "is hidden everywhere" if operation == "hide" else "is visible again"
+        elif operation in ("top", "to"):
+            position = 1 if operation == "top" else _position(request, entry_id)
+            if position is None:
+                messages.error(request, "Give the position to move the paper to: a whole number, 1 for the top.")
+                return _back_to(edition_id, anchor=f"entry-{entry.pk}", query=request.POST.get("back", ""))
+            edition_move(entry=entry, offset=desk.move_offset(entry=entry, position=position))
+            done = "is now first in the edition" if position == 1 else f"is now at position {position}"
         else:
             edition_move(entry=entry, offset=-1 if operation == "up" else 1)
             done = f"moved {operation}"
         messages.success(request, f"“{title}” {done}.")
-        return _back_to(edition_id, anchor=f"entry-{entry.pk}")
+        return _back_to(edition_id, anchor=f"entry-{entry.pk}", query=request.POST.get("back", ""))
 
     def review_view(self, request: HttpRequest, edition_id: int, decision: str) -> HttpResponse:
         edition = get_object_or_404(Edition, pk=edition_id)
@@ -191,8 +211,19 @@ def _can_preview(request: HttpRequest) -> bool:
     return request.user.has_perms(["newsletter.view_edition", "newsletter.view_subscriber"])
 
 
-def _back_to(edition_id: int, *, anchor: str = "") -> HttpResponse:
+def _position(request: HttpRequest, entry_id: int) -> int | None:
+    # One form serves every row: each row's position box is named after its entry.
+    value = request.POST.get(f"position-{entry_id}", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def _back_to(edition_id: int, *, anchor: str = "", query: str = "") -> HttpResponse:
+    """Back to the edition's page, with the search and filter the editor had (`query`: q and show only)."""
     url = reverse("admin:newsletter_edition_change", args=[edition_id])
+    asked = QueryDict(query)
+    kept = {name: str(asked.get(name, "")) for name in ("q", "show") if asked.get(name)}
+    if kept:
+        url = f"{url}?{urlencode(kept)}"
     return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
 
 

@@ -94,7 +94,11 @@ class SuppressionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = SuppressionAddForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            added = email_suppress(email=form.cleaned_data["email"], reason=Suppression.Reason.MANUAL)
+            added = email_suppress(
+                email=form.cleaned_data["email"],
+                reason=Suppression.Reason.MANUAL,
+                by=f"suppressed by editor {request.user}",
+            )
             if added:
                 messages.success(request, "The address is suppressed: Paperboy will never mail it again.")
             else:

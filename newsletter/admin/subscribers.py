@@ -21,9 +21,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
+from newsletter.admin.history import subscriber_history
 from newsletter.models import Subscriber, Suppression
-from newsletter.selectors import edition_latest, interests_report, subscriber_recent_deliveries
+from newsletter.selectors import edition_latest, subscriber_recent_deliveries
 from newsletter.services.curation import subscriber_confirmation_resend
+from newsletter.services.edition_index import interests_report
 from newsletter.services.privacy import subscriber_erase, subscriber_export
 from newsletter.services.suppressions import email_suppress
 
@@ -44,12 +46,15 @@ class SubscriberAdmin(admin.ModelAdmin):
     show_full_result_count = False  # one COUNT(*) over 100,000 rows per page view is enough
     fieldsets = (
         (None, {"fields": ("email", "status", "interest_list", "schedule", "preview_link")}),
-        ("History", {"fields": ("created_at", "confirmed_at", "unsubscribed_at", "recent_deliveries")}),
+        (
+            "History",
+            {"fields": ("created_at", "confirmed_at", "unsubscribed_at", "status_history", "recent_deliveries")},
+        ),
         ("Consent", {"fields": ("consent_at", "consent_ip", "consent_text")}),
     )
     readonly_fields = (
         "email", "status", "interest_list", "schedule", "preview_link", "created_at", "confirmed_at",
-        "unsubscribed_at", "recent_deliveries", "consent_at", "consent_ip", "consent_text",
+        "unsubscribed_at", "status_history", "recent_deliveries", "consent_at", "consent_ip", "consent_text",
     )  # fmt: skip
     actions = ("resend_confirmation", "suppress", "export", "erase")
 
@@ -89,6 +94,11 @@ class SubscriberAdmin(admin.ModelAdmin):
             (interest,) for interest in subscriber.interests
         )))  # fmt: skip
 
+    @admin.display(description="status changes")
+    def status_history(self, subscriber: Subscriber) -> str:
+        events = subscriber_history(subscriber=subscriber)
+        return render_to_string("admin/newsletter/subscriber/_history.html", {"events": events})
+
     @admin.display(description="recent deliveries")
     def recent_deliveries(self, subscriber: Subscriber) -> str:
         rows = subscriber_recent_deliveries(subscriber=subscriber, limit=10)
@@ -121,7 +131,8 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not self._within(request, queryset, ACTION_LIMIT):
             return
         emails = list(queryset.values_list("email", flat=True))
-        added = sum(email_suppress(email=email, reason=Suppression.Reason.MANUAL) for email in emails)
+        by = f"suppressed by editor {request.user}"
+        added = sum(email_suppress(email=email, reason=Suppression.Reason.MANUAL, by=by) for email in emails)
         self.message_user(
             request, f"{added} address{'es' * (added != 1)} suppressed ({len(emails) - added} already were).",
             messages.SUCCESS,

@@ -22,7 +22,7 @@ from newsletter import links
 from newsletter.emails import message_send, one_line
 from newsletter.models import ConfirmationRequest, Delivery, Edition, EditionPaper, Subscriber
 from newsletter.queueing import task_queue_on_commit
-from newsletter.services.planning import digest_preview
+from newsletter.services.edition_index import preview_shared
 from newsletter.services.rendering import RenderedDigest
 from papers.models import Paper
 from papers.services import papers_flag, papers_merge_records
@@ -108,10 +108,12 @@ def _items_merged(items: list[dict[str, Any]], *, keep_id: int, duplicate_id: in
 def edition_preview(*, edition: Edition, subscriber: Subscriber) -> RenderedDigest | None:
     """The digest `subscriber` would get from `edition`, with their personal links disabled; None if nothing
     matches. Their manage / unsubscribe links are signed keys to their subscription: an editor (or a mail
-    client's unsubscribe button, for a preview sent by email) must not use them by accident."""
-    rendered = digest_preview(edition=edition, subscriber=subscriber)
-    if rendered is None:
-        return None
+    client's unsubscribe button, for a preview sent by email) must not use them by accident. Made from the
+    edition's kept index, and shared between processes (services/edition_index.py)."""
+    return preview_shared(edition=edition, subscriber=subscriber, finish=_personal_links_disabled)
+
+
+def _personal_links_disabled(rendered: RenderedDigest) -> RenderedDigest:
     pattern = _personal_links_pattern()
     return dataclasses.replace(
         rendered,

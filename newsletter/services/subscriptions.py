@@ -23,6 +23,7 @@ from newsletter.matching.labels import interests_as_typed
 from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber
 from newsletter.queueing import task_queue_on_commit
 from newsletter.ratelimits import rate_limit_hit
+from newsletter.services.subscriber_events import Kind, subscriber_event_record
 from newsletter.services.suppressions import (
     email_is_suppressed,
     email_refuses_signup,
@@ -135,8 +136,12 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             subscriber.consent_text = request.consent_text
         # A pending or unsubscribed address keeps its settings: anyone can post the form, so only the owner's
         # click on the link of one request (in their own mailbox) applies that request (subscriber_confirm).
+        previous = subscriber.status if subscriber.pk else ""
         subscriber.status = Subscriber.Status.PENDING
         subscriber.save()
+        if previous != Subscriber.Status.PENDING:
+            kind = Kind.SUBSCRIBED if not previous else Kind.RESUBSCRIBED
+            subscriber_event_record(subscriber=subscriber, kind=kind, previous=previous, cause="the sign-up form")
         confirmation = ConfirmationRequest.objects.create(
             subscriber=subscriber,
             preferences=asdict(request.preferences),
@@ -175,10 +180,15 @@ def subscriber_confirm(*, token: str) -> Subscriber:
             subscriber.consent_at = confirmation.created_at
             subscriber.consent_ip = confirmation.consent_ip
             subscriber.consent_text = confirmation.consent_text
+        previous = subscriber.status
         subscriber.status = Subscriber.Status.ACTIVE
         subscriber.confirmed_at = now
-        subscriber.unsubscribed_at = None
+        subscriber.unsubscribed_at = None  # the unsubscription stays in the subscriber's events
         subscriber.save()
+        if previous != Subscriber.Status.ACTIVE:
+            subscriber_event_record(
+                subscriber=subscriber, kind=Kind.CONFIRMED, previous=previous, cause="the confirmation link", at=now
+            )
         # The owner asked again for mail after erasing their data: the erasure no longer stands for this address
         # (a bounce, complaint or any other suppression stays; see email_unsuppress_erased).
         email_unsuppress_erased(email=subscriber.email)
@@ -227,24 +237,37 @@ def subscriber_update_preferences(*, subscriber: Subscriber, preferences: Prefer
     subscriber.save()
 
 
-def subscriber_pause(*, subscriber: Subscriber) -> None:
+def subscriber_pause(*, subscriber: Subscriber, cause: str = "their manage page") -> None:
     if subscriber.status == Subscriber.Status.ACTIVE:
-        subscriber.status = Subscriber.Status.PAUSED
-        subscriber.save(update_fields=["status", "updated_at"])
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.PAUSED
+            subscriber.save(update_fields=["status", "updated_at"])
+            subscriber_event_record(subscriber=subscriber, kind=Kind.PAUSED, previous="active", cause=cause)
 
 
-def subscriber_resume(*, subscriber: Subscriber) -> None:
+def subscriber_resume(*, subscriber: Subscriber, cause: str = "their manage page") -> None:
     if subscriber.status == Subscriber.Status.PAUSED:
-        subscriber.status = Subscriber.Status.ACTIVE
-        subscriber.save(update_fields=["status", "updated_at"])
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.ACTIVE
+            subscriber.save(update_fields=["status", "updated_at"])
+            subscriber_event_record(subscriber=subscriber, kind=Kind.RESUMED, previous="paused", cause=cause)
 
 
-def subscriber_unsubscribe(*, subscriber: Subscriber) -> None:
+def subscriber_unsubscribe(*, subscriber: Subscriber, cause: str = "their unsubscribe link") -> None:
     """Stop all mail at once. Idempotent; re-subscribing needs the form and a new confirmation."""
     if subscriber.status != Subscriber.Status.UNSUBSCRIBED:
-        subscriber.status = Subscriber.Status.UNSUBSCRIBED
-        subscriber.unsubscribed_at = timezone.now()
-        subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+        previous = subscriber.status
+        with transaction.atomic():
+            subscriber.status = Subscriber.Status.UNSUBSCRIBED
+            subscriber.unsubscribed_at = timezone.now()
+            subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+            subscriber_event_record(
+                subscriber=subscriber,
+                kind=Kind.UNSUBSCRIBED,
+                previous=previous,
+                cause=cause,
+                at=subscriber.unsubscribed_at,
+            )
         logger.info("subscriber %s unsubscribed", subscriber.pk)
 
 

@@ -8,6 +8,7 @@ from django.utils.crypto import salted_hmac
 
 from newsletter.addresses import email_normalize
 from newsletter.models import Suppression
+from newsletter.services.subscriber_events import suppression_event_record
 
 _HASH_SALT = "paperboy.newsletter.suppression"
 
@@ -59,8 +60,9 @@ def email_unsuppress_erased(*, email: str) -> None:
     Suppression.objects.filter(email_hash__in=_all_hashes(email), reason=Suppression.Reason.ERASED).delete()
 
 
-def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
-    """Add the address; True if it was not suppressed before. Idempotent.
+def email_suppress(*, email: str, reason: Suppression.Reason, by: str = "") -> bool:
+    """Add the address; True if it was not suppressed before. Idempotent. `by`: who, for the subscriber's
+    history (an editor's name); the reason says what otherwise.
 
     An erasure's entry takes the new reason (True): a bounce or a complaint must outlast a later sign-up.
     """
@@ -72,6 +74,8 @@ def email_suppress(*, email: str, reason: Suppression.Reason) -> bool:
     try:
         with transaction.atomic():
             Suppression.objects.create(email_hash=email_hash(email), reason=reason)
+            if reason != Suppression.Reason.ERASED:  # an erased subscriber has no history left to add to
+                suppression_event_record(email=email, reason_label=by or Suppression.Reason(reason).label)
     except IntegrityError:  # added concurrently: the outcome is the same
         return False
     return True

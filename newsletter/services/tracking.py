@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from newsletter.addresses import email_normalize
 from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
+from newsletter.services.subscriber_events import subscriber_events_record
 from newsletter.services.suppressions import email_suppress
 
 logger = logging.getLogger(__name__)
@@ -49,9 +50,14 @@ def _apply(event: Any, delivery: Delivery | None, message_id: str) -> None:
     if event_type in SUPPRESSING and event.recipient:
         email_suppress(email=event.recipient, reason=SUPPRESSING[event_type])
         if event_type == "unsubscribed":
-            Subscriber.objects.filter(email=email_normalize(event.recipient)).exclude(
+            leaving = Subscriber.objects.filter(email=email_normalize(event.recipient)).exclude(
                 status=Subscriber.Status.UNSUBSCRIBED
-            ).update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+            )
+            rows = list(leaving.values_list("pk", "status"))
+            leaving.update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+            subscriber_events_record(
+                rows=rows, kind="unsubscribed", status="unsubscribed", cause="an unsubscribe reported by the ESP"
+            )
         logger.info("address suppressed after a %s event", event_type)
     if delivery is not None and delivery.status == Delivery.Status.SENDING and event_type in ACCEPTED:
         # A stamp lost to a crash: the ESP's word settles it.

@@ -9,6 +9,7 @@ import pytest
 from django.conf import LazySettings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from papers.models import Dump, Paper
 from papers.services import dump_ingest_file
@@ -28,7 +29,11 @@ def test_an_uploaded_dump_is_ingested_and_its_counts_shown(editor_client: Client
 
     dump = Dump.objects.get()
     assert dump.status == Dump.Status.INGESTED and dump.name == seed_files[0].name
-    assert messages_of(response) == [f"Ingested {dump.name} (hf_text): 56 papers, 56 new, 0 enriched, 0 unchanged."]
+    today = timezone.localdate()
+    assert messages_of(response) == [
+        f"Ingested {dump.name} (hf_text): 56 papers, 56 new, 0 enriched, 0 unchanged.",
+        f"The 56 new papers go to today's edition ({today:%b} {today.day}, {today.year}), which is not sent yet.",
+    ]
     assert Paper.objects.count() == 56
     assert f">{dump.name}</a>" in response.content.decode()  # type: ignore[attr-defined]
 
@@ -40,7 +45,10 @@ def test_the_same_file_twice_says_nothing_new(editor_client: Client) -> None:
     response = _upload(editor_client, "a-again.txt", data)
 
     assert Dump.objects.count() == 1
-    assert messages_of(response) == [f"a-again.txt was ingested before (dump #{Dump.objects.get().pk}); nothing new."]
+    at = timezone.localtime(Dump.objects.get().ingested_at)
+    assert messages_of(response) == [
+        f"This file was ingested before, as a.txt on {at:%b} {at.day}, {at.year} at {at:%H:%M}: nothing new."
+    ]
 
 
 def test_a_broken_upload_is_a_failed_dump_with_the_parsers_reason(editor_client: Client) -> None:
