@@ -20,6 +20,10 @@ database creation): the five seed dumps ingested through `dump_ingest_file`, an 
     backend) and stamping each; render, hand-off and stamp times are summed inside the workers.
 
 The daily run is plan + hand-off (hand-off includes rendering). Figures printed are medians over repeats.
+
+With --esp, the digests are sent instead through anymail's real HTTP path to a loopback ESP stand-in that
+answers in 100 ms +- 30 ms and enforces an account rate: one message in flight per worker against many, an
+account limit, a worker host killed mid-run (see benchmarks/esp_pace.py).
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ sys.path.insert(0, str(REPO_DIR))  # run as a script: the repository, for benchm
 from benchmarks.digests_report import report, summarize  # noqa: E402
 from benchmarks.digests_stages import (  # noqa: E402
     stage_check,
+    stage_pending,
     stage_plan,
+    stage_recover,
     stage_render,
     stage_send_worker,
 )
@@ -242,7 +248,7 @@ def run_once(
     }
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", default="100000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
@@ -263,9 +269,24 @@ def main() -> None:
     parser.add_argument("--sample", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--at", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--esp", action="store_true", help="send through anymail to a loopback ESP (esp_pace.py)")
+    parser.add_argument("--window", type=int, default=64, help="--esp: PAPERBOY_SEND_IN_FLIGHT of the W phases")
+    parser.add_argument("--hosts", type=int, default=2, help="--esp: send worker processes")
+    parser.add_argument("--chunk", type=int, default=2000, help="--esp: delivery ids per send task")
+    parser.add_argument("--account-rate", type=float, default=200.0, help="--esp: the limited account's rate")
+    parser.add_argument("--phase-seconds", default="20,30,60", help="--esp: in flight 1, in flight W, rated")
+    parser.add_argument("--warm", type=float, default=5.0, help="--esp: seconds of each phase not counted")
+    parser.add_argument("--rate-margin", type=float, default=0.0, help="--esp: PAPERBOY_SEND_RATE this much under")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     if args.stage:
         print(json.dumps(_run_stage(args)))
+        return
+    if args.esp:
+        _esp_main(args)
         return
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}", flush=True)
     everything: list[dict[str, Any]] = []
@@ -284,6 +305,27 @@ def main() -> None:
             args.json.write_text(json.dumps(everything, indent=2))
 
 
+def _esp_main(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(REPO_DIR))
+    from benchmarks import esp_pace, esp_pace_report
+
+    print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}", flush=True)
+    short, long, rated = (float(s) for s in args.phase_seconds.split(","))
+    phases = esp_pace.default_phases(window=args.window, short=short, long=long, rated=rated,
+                                     account_rate=args.account_rate, margin=args.rate_margin)  # fmt: skip
+    everything = []
+    for size in (int(s) for s in args.subscribers.split(",")):
+        runs = []
+        for attempt in range(args.repeat):
+            print(f"  {size:,} subscribers, run {attempt + 1}:", flush=True)
+            runs.append(esp_pace.run_once(size=size, seed=args.seed, hosts=args.hosts, chunk=args.chunk,
+                                          warm=args.warm, phases=phases, delay=0.1, jitter=0.03))  # fmt: skip
+        esp_pace_report.report(runs)
+        everything.append(runs)
+        if args.json:
+            args.json.write_text(json.dumps(everything, indent=2))
+
+
 def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
     if args.stage == "setup":
         return stage_setup(size=args.size, seed=args.seed)
@@ -297,6 +339,10 @@ def _run_stage(args: argparse.Namespace) -> dict[str, Any]:
         return stage_send_worker(worker=args.worker, workers=args.workers, queued=args.queued)
     if args.stage == "check":
         return stage_check()
+    if args.stage == "pending":
+        return stage_pending()  # type: ignore[return-value]
+    if args.stage == "recover":
+        return stage_recover()
     raise SystemExit(f"unknown stage {args.stage}")
 
 

@@ -8,6 +8,15 @@ peak RSS is that run's own. Reported: the median of the repeats for
   - ingest: `dump_ingest` of the dump into an empty database (batched upserts, one transaction);
   - re-list: `dump_ingest` of a second dump listing the same papers (every paper found and enriched);
   - baseline: the straightforward way, one get-or-create and one listing insert per item, same data.
+
+    .venv/bin/python benchmarks/bench_ingest.py --embedding [--embed-papers 1000] [--repeat 3]
+
+--embedding measures the ingestion with its embedding step (issue 16), on --embed-papers papers whose abstracts
+are sentences as real abstracts have them (5-10 sentences of 12-30 words; the encoder's cost follows tokens):
+  - ingest without embedding: `dump_ingest` alone (PAPERBOY_EMBED_PAPERS off);
+  - ingest with embedding: `dump_ingest`, then `papers_embed` as the ingestion task runs it (every paper's
+    title + abstract, title and each sentence encoded and stored), its own time also shown;
+each in a fresh process, so the peak RSS includes the model (loaded once per process).
 """
 
 from __future__ import annotations
@@ -51,13 +60,19 @@ WORDS = [
 ]
 
 
-def generate_dump(*, papers: int, seed: int, upvote_offset: int = 0) -> bytes:
-    """An HF-API-format dump: realistic field sizes, arXiv ids, authors and upvotes."""
+def generate_dump(*, papers: int, seed: int, upvote_offset: int = 0, sentences: bool = False) -> bytes:
+    """An HF-API-format dump: realistic field sizes, arXiv ids, authors and upvotes (`sentences`: abstracts
+    made of 5-10 sentences, as the encoder sees real ones)."""
     rng = random.Random(seed)
     items = []
     for n in range(papers):
         title = " ".join(rng.choice(WORDS).capitalize() for _ in range(rng.randint(6, 14))) + f" {n}"
         summary = " ".join(rng.choice(WORDS) for _ in range(rng.randint(150, 250))) + "."
+        if sentences:
+            summary = " ".join(
+                " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 30))).capitalize() + "."
+                for _ in range(rng.randint(5, 10))
+            )
         paper = {
             "id": f"2501.{n:05d}",
             "title": title,
@@ -117,6 +132,8 @@ def run_once(*, phase: str, papers: int) -> dict[str, float]:
     from papers.parsers import parse_dump
     from papers.services import dump_ingest
 
+    if phase in ("plain", "embed"):
+        return _run_embedding(phase=phase, papers=papers)
     data = generate_dump(papers=papers, seed=1)
     today = date(2025, 2, 1)
     if phase == "relist":
@@ -135,14 +152,55 @@ def run_once(*, phase: str, papers: int) -> dict[str, float]:
     return {"seconds": seconds, "peak_rss_mb": peak_mb, "dump_mb": len(data) / 1e6}
 
 
+def _run_embedding(*, phase: str, papers: int) -> dict[str, float]:
+    from papers.services import dump_ingest, papers_embed
+
+    data = generate_dump(papers=papers, seed=2, sentences=True)
+    started = time.perf_counter()
+    result = dump_ingest(data=data, name=f"{phase}.json", today=date(2025, 2, 1))
+    assert result.items == papers, result
+    ingested = time.perf_counter()
+    embedded = papers_embed() if phase == "embed" else 0
+    assert embedded == (papers if phase == "embed" else 0)
+    finished = time.perf_counter()
+    return {
+        "seconds": finished - started,
+        "embed_seconds": finished - ingested,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "dump_mb": len(data) / 1e6,
+    }
+
+
+def main_embedding(*, papers: int, repeat: int) -> None:
+    database = os.environ.get("DATABASE_URL", "sqlite (default)").split(":", 1)[0]
+    print(f"database: {database}, papers: {papers:,}, repeats: {repeat} (median shown), alternating")
+    runs: dict[str, list[dict[str, float]]] = {"plain": [], "embed": []}
+    for _ in range(repeat):
+        for phase in runs:
+            runs[phase].append(_measure(phase=phase, papers=papers))
+    for phase, label in (("plain", "ingest without embedding"), ("embed", "ingest with embedding")):
+        m = {key: statistics.median(run[key] for run in runs[phase]) for key in runs[phase][0]}
+        line = f"{label:>26}: {m['seconds']:7.2f} s  {papers / m['seconds']:8,.1f} papers/s  "
+        line += f"peak RSS {m['peak_rss_mb']:6.0f} MB"
+        if phase == "embed":
+            line += f"  (embedding step {m['embed_seconds']:.2f} s, {papers / m['embed_seconds']:,.1f} papers/s)"
+        print(line + f"  runs {[round(run['seconds'], 2) for run in runs[phase]]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--papers", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--one-run", choices=["parse", "ingest", "relist", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--embedding", action="store_true", help="ingest with and without the embedding step")
+    parser.add_argument("--embed-papers", type=int, default=1_000, help="papers for --embedding")
+    choices = ["parse", "ingest", "relist", "baseline", "plain", "embed"]
+    parser.add_argument("--one-run", choices=choices, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_run:
         print(json.dumps(run_once(phase=args.one_run, papers=args.papers)))
+        return
+    if args.embedding:
+        main_embedding(papers=args.embed_papers, repeat=args.repeat)
         return
     database = os.environ.get("DATABASE_URL", "sqlite (default)").split(":", 1)[0]
     print(f"database: {database}, papers: {args.papers:,}, repeats: {args.repeat} (median shown)")

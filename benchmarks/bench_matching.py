@@ -43,7 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.matching_vectors import synthetic_layer  # noqa: E402
+from benchmarks.matching_vectors import DIMENSION, synthetic_layer  # noqa: E402
 from newsletter.matching import (  # noqa: E402
     PaperIndex,
     PaperText,
@@ -151,11 +151,12 @@ def _world(size: int, papers_count: int, seed: int) -> tuple[list[Any], list[Any
     return papers, subscribers, learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
 
 
-def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: bool = False) -> dict[str, Any]:
+def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: int = 0) -> dict[str, Any]:
+    """One measurement; `semantic`: the vectors' dimension (0: lexical-only)."""
     papers, subscribers, table = _world(size, papers_count, seed)
     started = time.perf_counter()
     index = build_index(papers=papers, acronyms=table)
-    layer = synthetic_layer(papers, subscribers, seed) if semantic else None
+    layer = synthetic_layer(papers, subscribers, seed, semantic) if semantic else None
     index_seconds = time.perf_counter() - started
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -178,7 +179,8 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
     stats = result.stats
     return {
         "subscribers": size,
-        "mode": "semantic" if semantic else "lexical",
+        "mode": f"semantic {semantic}-dim" if semantic else "lexical",
+        "dimension": semantic,
         "papers": len(index),
         "interest_uses": stats.interest_uses,
         "distinct_interests": stats.distinct_interests,
@@ -202,7 +204,7 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
 
 
 def _sampled(
-    result: Any, index: Any, subscribers: list[Any], *, seed: int, sample: int, semantic: bool
+    result: Any, index: Any, subscribers: list[Any], *, seed: int, sample: int, semantic: int
 ) -> tuple[list[Any], float, float, int]:
     """Sampled digests and the per-subscriber baseline: (sample, seconds a digest, baseline seconds, mismatches)."""
     picked = random.Random(seed + 1).sample(subscribers, min(sample, len(subscribers)))
@@ -216,17 +218,27 @@ def _sampled(
 
 
 def run(
-    sizes: list[int], repeat: int, papers: int, seed: int, sample: int, workers: int, semantic: bool = False
+    sizes: list[int],
+    repeat: int,
+    papers: int,
+    seed: int,
+    sample: int,
+    workers: int,
+    dimensions: tuple[int, ...] = (),
+    repeat_large: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Each size `repeat` times (sizes of 3,000,000 and more `repeat_large` times), lexical-only and then with
+    the semantic layer at each dimension, alternately, each run in its own process."""
     rows = []
-    modes = (False, True) if semantic else (False,)
+    modes = (0, *dimensions)
     for size in sizes:
-        by_mode: dict[bool, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        by_mode: dict[int, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        repeat = repeat if repeat_large is None or size < 3_000_000 else repeat_large
         for attempt in range(repeat):
             for mode in modes:  # alternately, so both modes see the same load
                 command = [sys.executable, __file__, "--child", str(size), "--papers", str(papers)]
                 command += ["--seed", str(seed), "--sample", str(sample), "--workers", str(workers)]
-                command += ["--semantic"] if mode else []
+                command += ["--dimension", str(mode)] if mode else []
                 output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
                 by_mode[mode].append(json.loads(output.strip().splitlines()[-1]))
                 last = by_mode[mode][-1]
@@ -291,19 +303,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes evaluating interests (cores)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--semantic", action="store_true", help="also run with the semantic layer (synthetic vectors)")
+    parser.add_argument(
+        "--dimensions", default=str(DIMENSION), help="with --semantic: vector widths to run, e.g. 384,768"
+    )
+    parser.add_argument("--dimension", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat-large", type=int, help="repeats at 3,000,000 subscribers and more")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers, args.semantic)))
+        print(json.dumps(child(args.child, args.papers, args.seed, args.sample, args.workers, args.dimension)))
         return
     sizes = [int(size) for size in args.subscribers.split(",")]
-    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers, args.semantic)
+    dimensions = tuple(int(d) for d in args.dimensions.split(",")) if args.semantic else ()
+    rows = run(sizes, args.repeat, args.papers, args.seed, args.sample, args.workers, dimensions, args.repeat_large)
     print(table(rows))
-    for lexical, fused in zip(rows[::2], rows[1::2], strict=False) if args.semantic else ():
+    lexical_rows = {r["subscribers"]: r for r in rows if not r["dimension"]}
+    for fused in (r for r in rows if r["dimension"]):
+        lexical = lexical_rows[fused["subscribers"]]
         print(
-            f"{lexical['subscribers']:,}: semantic / lexical-only = "
-            f"{fused['match_all_seconds'] / lexical['match_all_seconds']:.2f}× time, "
-            f"peak RSS {fused['rss_peak_mb']:,.0f} MB vs {lexical['rss_peak_mb']:,.0f} MB"
+            f"{fused['subscribers']:,}: {fused['mode']} / lexical-only = "
+            f"{fused['match_all_seconds'] / lexical['match_all_seconds']:.2f}× time "
+            f"({fused['match_all_cpu_seconds'] / lexical['match_all_cpu_seconds']:.2f}× CPU), "
+            f"peak RSS {fused['rss_peak_mb']:,.0f} + {fused['rss_worker_peak_mb']:,.0f} MB "
+            f"vs {lexical['rss_peak_mb']:,.0f} + {lexical['rss_worker_peak_mb']:,.0f} MB"
         )
     for r in rows:
         print(

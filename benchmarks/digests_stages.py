@@ -124,7 +124,10 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     from newsletter.services import sending
     from newsletter.services.timing import phase_recorder_set
 
-    timer = PhaseTimer(only={"claim", "backend", "stamp", "render"})
+    if queued:
+        _renderers_warm()  # a worker that has sent before: the shared parts rendered (not a phase's first seconds)
+    # "backend" comes from the window's threads when W > 1
+    timer = PhaseTimer(only={"claim", "backend", "stamp", "render", *SEND_WINDOW_PHASES})
     phase_recorder_set(timer)
     if queued:
         chunks: Iterator[list[int]] = _chunks_from_stdin()
@@ -156,6 +159,24 @@ def stage_send_worker(*, worker: int, workers: int, queued: bool = False) -> dic
     }
 
 
+SEND_WINDOW_PHASES = ("waiting for a free slot", "waiting for the last in flight")
+
+
+def _renderers_warm() -> None:
+    """Render one pending digest of each coverage (nothing is sent or stamped): a long-running worker process
+    keeps the renderers' shared parts, rendered once per edition (docs/performance.md)."""
+    from newsletter.models import Delivery
+    from newsletter.services.sending import renderer_for
+
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING).select_related("subscriber", "edition")
+    for coverage in pending.order_by().values_list("edition_id", "covers_after_id").distinct():
+        delivery = pending.filter(edition_id=coverage[0], covers_after_id=coverage[1]).first()
+        if delivery is not None:
+            renderer_for(delivery).render(
+                delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers
+            )
+
+
 def _chunks_from_stdin() -> Iterator[list[int]]:
     for line in sys.stdin:
         if not line.startswith("ids "):
@@ -170,4 +191,21 @@ def stage_check() -> dict[str, Any]:
 
     from newsletter.models import Delivery
 
-    return dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    counts["failed in doubt"] = Delivery.objects.filter(status="failed", error__startswith="in doubt").count()
+    return counts
+
+
+def stage_pending() -> list[int]:
+    django_on_bench_db(create=False)
+    from newsletter.models import Delivery
+
+    return list(Delivery.objects.filter(status=Delivery.Status.PENDING).order_by("pk").values_list("pk", flat=True))
+
+
+def stage_recover() -> dict[str, int]:
+    """The recovery job, as it runs once the lease of a dead worker's rows is over (here: at once)."""
+    django_on_bench_db(create=False)
+    from newsletter.services.sending import deliveries_recover
+
+    return deliveries_recover(lease_seconds=0)

@@ -48,7 +48,7 @@ _STOP = frozenset(
 def django_on_bench_db(*, create: bool) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
     os.environ["DATABASE_URL"] = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/paperboy"
-    os.environ["EMAIL_BACKEND"] = DISCARD_BACKEND
+    os.environ["EMAIL_BACKEND"] = os.environ.get("BENCH_EMAIL_BACKEND") or DISCARD_BACKEND
     sys.path.insert(0, str(REPO_DIR))
     import django
 

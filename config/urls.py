@@ -10,6 +10,7 @@ from newsletter import views as newsletter_views
 urlpatterns = [
     path("", newsletter_views.home, name="home"),
     path("", include("newsletter.urls")),
+    path("", include("newsletter.public_urls")),  # /editions/ and /feeds/
     path("papers/", include("papers.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the pages link to: sent on to the static file (hashed in production).

@@ -20,3 +20,9 @@ class NewsletterConfig(AppConfig):
 
         checks.register(webhook_settings_check, checks.Tags.security)
         checks.register(sending_domain_check)
+
+        from newsletter.search_matcher import MatcherSearch
+        from papers.search import text_matcher_register
+
+        # The public paper search reads queries, and searches where PostgreSQL is not, with the digests' matcher.
+        text_matcher_register(MatcherSearch())

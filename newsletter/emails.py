@@ -63,9 +63,10 @@ def inline_css(html: str) -> str:
 class TransientSendError(Exception):
     """The ESP or the network failed in a way that a later attempt may not (5xx, 429, timeout)."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status  # the HTTP status when the ESP answered (429: slow down, the whole fleet)
 
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientSendError, ConnectionError, TimeoutError)
@@ -78,7 +79,7 @@ def classify_send_error(exc: Exception) -> Exception:
     if isinstance(exc, AnymailRequestsAPIError):
         status = exc.status_code
         if status is None or status >= 500 or status == 429:
-            return TransientSendError(str(exc), retry_after=_retry_after(exc))
+            return TransientSendError(str(exc), retry_after=_retry_after(exc), status=status)
         return exc
     if isinstance(exc, AnymailAPIError) and isinstance(exc.__cause__, (ConnectionError, TimeoutError)):
         return TransientSendError(str(exc))

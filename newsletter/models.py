@@ -214,7 +214,8 @@ class Delivery(models.Model):
     # edition also have "words"); why each paper matched is in DigestExplanation. Featured picks are per edition.
     papers = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # Which send batch claimed the row: after a crash, the batch's lowest-id unstamped row is the one in doubt.
+    # Which send batch claimed the row (and its in-flight window W): after a crash, the batch's W lowest-id
+    # unstamped rows are the ones in doubt (services/inflight.py).
     claim = models.CharField(max_length=32, blank=True)  # read with status "sending": see Meta.indexes
     error = models.TextField(blank=True)
     esp_message_id = models.CharField(max_length=255, blank=True)
@@ -335,8 +336,10 @@ class SignupRequest(models.Model):
 
 # Its own module (the size limit); imported here so that Django registers it with the others.
 from newsletter.models_events import SubscriberEvent  # noqa: E402
+from newsletter.models_feedback import Feedback, InterestEdit  # noqa: E402
 
 __all__ = [
-    "AcronymState", "ConfirmationRequest", "Delivery", "DigestExplanation", "Edition", "EditionPaper",
-    "InterestVector", "SignupRequest", "Subscriber", "SubscriberEvent", "Suppression", "TrackingEvent",
+    "AcronymState", "ConfirmationRequest", "Delivery", "DigestExplanation", "Edition", "EditionPaper", "Feedback",
+    "InterestEdit", "InterestVector", "SignupRequest", "Subscriber", "SubscriberEvent", "Suppression",
+    "TrackingEvent",
 ]  # fmt: skip

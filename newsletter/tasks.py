@@ -9,9 +9,11 @@ tasks) stays cheap and no import cycle can form.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from newsletter.emails import TRANSIENT_ERRORS, retry_delay
@@ -86,6 +88,8 @@ def digest_tick() -> dict[str, int]:
 
     recovered = sending.deliveries_recover()
     editions.edition_prepare()
+    if settings.PAPERBOY_PLAN_SHARD_SUBSCRIBERS:
+        return {**_plan_in_shards(), **recovered}
     report = planning.digest_plan(on_written=_dispatch_while_planning)
     left_over = sorted(set(planning.deliveries_pending_ids()) - set(report.pending_ids))
     deliveries_dispatch(left_over)
@@ -96,6 +100,31 @@ def digest_tick() -> dict[str, int]:
         "dispatched": len(report.pending_ids) + len(left_over),
         **recovered,
     }
+
+
+def _plan_in_shards() -> dict[str, int]:
+    """Queue one planning task per shard of subscribers (every worker plans), then the stranded pending rows."""
+    from newsletter.services import plan_shards, planning
+
+    at = timezone.now().isoformat()  # one instant for every shard: the same periods
+    shards = plan_shards.plan_shards(subscribers_per_shard=settings.PAPERBOY_PLAN_SHARD_SUBSCRIBERS)
+    for shard in shards:
+        digest_plan_shard.delay(at, shard.id_from, shard.id_to)
+    return {"shards": len(shards), "dispatched": deliveries_dispatch(planning.deliveries_pending_ids())}
+
+
+@shared_task(name="newsletter.tasks.digest_plan_shard")
+def digest_plan_shard(at: str, id_from: int, id_to: int) -> dict[str, int]:
+    """Plan one shard of the due subscribers and queue its sends as each chunk commits (idempotent: the
+    ledger's unique key)."""
+    from newsletter.services import plan_shards
+
+    report = plan_shards.digest_plan_shard(
+        at=datetime.fromisoformat(at),
+        shard=plan_shards.Shard(id_from, id_to),
+        on_written=_dispatch_while_planning,
+    )
+    return {"due": report.due, "planned": report.planned, "skipped": report.skipped}
 
 
 def _dispatch_while_planning(delivery_ids: list[int]) -> None:

@@ -25,6 +25,7 @@ class Purpose(StrEnum):
     MANAGE = "manage"
     UNSUBSCRIBE = "unsubscribe"
     VIEW = "view"  # the web view of a digest
+    ARCHIVE = "archive"  # the reader's own archive of digests and its private Atom feed
 
 
 # Confirmation links expire; the others live as long as the emails that carry them.
@@ -33,6 +34,7 @@ MAX_AGE: dict[Purpose, timedelta | None] = {
     Purpose.MANAGE: None,
     Purpose.UNSUBSCRIBE: None,
     Purpose.VIEW: None,
+    Purpose.ARCHIVE: None,
 }
 
 

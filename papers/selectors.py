@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from papers.models import Dump, Paper
 
@@ -12,17 +12,9 @@ from papers.models import Dump, Paper
 _IN_CHUNK = 5000
 
 
-def paper_list_public(*, query: str = "") -> QuerySet[Paper]:
-    """Visible papers, newest first, optionally narrowed by a search over title, abstract, authors and id."""
-    papers = Paper.objects.filter(is_hidden=False).order_by("-first_listed_on", "-is_featured", "-upvotes", "id")
-    for word in query.split()[:8]:
-        papers = papers.filter(
-            Q(title__icontains=word)
-            | Q(abstract__icontains=word)
-            | Q(arxiv_id__iexact=word)
-            | Q(authors__icontains=word)
-        )
-    return papers
+def paper_list_public() -> QuerySet[Paper]:
+    """Visible papers, newest first (the search is papers.search)."""
+    return Paper.objects.filter(is_hidden=False).order_by("-first_listed_on", "-is_featured", "-upvotes", "id")
 
 
 def paper_get_public(*, pk: int) -> Paper | None:

@@ -59,6 +59,16 @@ def test_output_dir() -> Path:
     return TEST_OUTPUT_DIR
 
 
+@pytest.fixture(autouse=True)
+def _fresh_renderers() -> None:
+    """A send worker keeps one renderer per coverage for its life, keyed by edition ids; SQLite gives a rolled
+    back test's ids out again, so a renderer left by one test would render another test's edition (for every
+    test that sends: tests/test_link_rendering.py sends digests too)."""
+    from newsletter.services import sending
+
+    sending._renderers.clear()
+
+
 @pytest.fixture
 def allow_sync_orm_in_event_loop() -> Iterator[None]:
     """Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that by default."""

@@ -32,8 +32,11 @@ class EspStandIn:
     faults: deque[Fault] = field(default_factory=deque)
     inactive: set[str] = field(default_factory=set)
     accepted: list[dict[str, Any]] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each, in the same order
     requests: int = 0
     delay_seconds: float = 0.0  # every accepted message takes this long, like a slow ESP
+    in_flight: int = 0  # accepted messages whose answer is still being delayed
+    most_in_flight: int = 0
     webhook_url: str = ""
     webhook_auth: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,10 +90,16 @@ class EspStandIn:
             _reply(request, 422, {"ErrorCode": 406, "Message": message})
             return
         if self.delay_seconds:
+            with self.lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
             time.sleep(self.delay_seconds)
+            with self.lock:
+                self.in_flight -= 1
         message_id = str(uuid.uuid4())
         with self.lock:
             self.accepted.append({**payload, "MessageID": message_id})
+            self.accepted_at.append(time.monotonic())
         _reply(
             request,
             200,

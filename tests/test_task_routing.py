@@ -23,6 +23,7 @@ EMAIL_TASKS = [
     "newsletter.tasks.manage_link_send",
     "newsletter.tasks.edition_prepare",
     "newsletter.tasks.digest_tick",
+    "newsletter.tasks.digest_plan_shard",
     "newsletter.tasks.deliveries_send",
     "newsletter.tasks.first_digest_send",
 ]

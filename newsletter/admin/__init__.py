@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from newsletter.admin import dashboard, editions, ledger, login, papers, subscribers, uploads
+from newsletter.admin import dashboard, editions, feedback, ledger, login, papers, subscribers, uploads
 
-__all__ = ["dashboard", "editions", "ledger", "login", "papers", "subscribers", "uploads"]
+__all__ = ["dashboard", "editions", "feedback", "ledger", "login", "papers", "subscribers", "uploads"]
 
 dashboard.install(admin.site)
 login.install(admin.site)

@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 
 from newsletter.admin.charts import Series, stacked_bars
 from newsletter.admin.history import subscribers_over_time
+from newsletter.feedback_selectors import feedback_counts
 from newsletter.models import Delivery, Subscriber
 from newsletter.selectors import (
     DailyCounts,
@@ -80,6 +81,7 @@ def dashboard_build(*, days: int = DAYS) -> dict[str, Any]:
         "next_tick": tick,
         "tick_seconds": settings.PAPERBOY_DIGEST_TICK_SECONDS,
         "due_next": subscribers_due_count(at=tick) if tick is not None else None,
+        "feedback": feedback_counts(days=days),
     }  # fmt: skip
 
 

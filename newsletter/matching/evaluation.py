@@ -8,9 +8,12 @@ import gc
 import multiprocessing
 import operator
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import reduce
 from multiprocessing.connection import Connection
+
+from threadpoolctl import threadpool_limits
 
 from newsletter.matching.explain import Match, build_matches, related_explanation
 from newsletter.matching.index import PaperIndex
@@ -116,15 +119,21 @@ def evaluate_parallel(
     global _FORKED
     context = multiprocessing.get_context("fork")
     _FORKED = (index, texts, workers, semantic)
+    # The processes already fill the cores: a BLAS thread pool per process (the fused matcher's products)
+    # would only make them take turns. Set before forking, so the children start with it too.
+    one_blas_thread: AbstractContextManager[object] = nullcontext()
+    if semantic is not None:
+        one_blas_thread = threadpool_limits(limits=1, user_api="blas")
     try:
-        children = []
-        for shard_number in range(1, workers):
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(sender, shard_number), daemon=True)
-            process.start()
-            sender.close()
-            children.append((process, receiver))
-        shards = [evaluate_shard(index, texts[0::workers], keep_compiled=False, semantic=semantic)]
+        with one_blas_thread:
+            children = []
+            for shard_number in range(1, workers):
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_child, args=(sender, shard_number), daemon=True)
+                process.start()
+                sender.close()
+                children.append((process, receiver))
+            shards = [evaluate_shard(index, texts[0::workers], keep_compiled=False, semantic=semantic)]
         for process, receiver in children:
             shards.append(receiver.recv())
             process.join()
@@ -139,7 +148,9 @@ def _child(sender: Connection, shard_number: int) -> None:
     gc.disable()
     assert _FORKED is not None
     index, texts, workers, semantic = _FORKED
-    sender.send(evaluate_shard(index, texts[shard_number::workers], keep_compiled=False, semantic=semantic))
+    with threadpool_limits(limits=1, user_api="blas"):  # as the parent (evaluate_parallel), to be sure
+        shard = evaluate_shard(index, texts[shard_number::workers], keep_compiled=False, semantic=semantic)
+    sender.send(shard)
     sender.close()
 
 

@@ -21,6 +21,7 @@ from newsletter.matching.hits import (
     pair_hits,
     relaxed_title_hit,
     theme_bits,
+    theme_hit,
     unit_spans,
 )
 from newsletter.matching.index import IndexedPaper, PaperIndex, Posting, iter_bits
@@ -38,6 +39,12 @@ THEME_SCORE = THRESHOLD
 _ABSENT = Posting(spans=[], sentences=0, title=0)
 
 
+# What fusion's lexical features need of a paper's hits (paper_hits), as scoring found them: how many
+# (non-overlapping), whether one is in the title, the best one's quality (0.0 without hits). A plain tuple:
+# the fused planner makes millions.
+HitSummary = tuple[int, bool, float]
+
+
 def score_interest(
     index: PaperIndex, compiled: CompiledInterest, *, threshold: float | None = None
 ) -> list[tuple[int, float]]:
@@ -45,8 +52,39 @@ def score_interest(
 
     `threshold` (default THRESHOLD) lower gives the fusion the weaker lexical evidence too (fusion.py).
     """
+    return _score_interest(index, compiled, threshold, None)
+
+
+def score_interest_hits(
+    index: PaperIndex, compiled: CompiledInterest, *, threshold: float, plans: list[ClausePlan] | None = None
+) -> tuple[list[tuple[int, float]], list[HitSummary]]:
+    """score_interest, and for each paper scored the summary of paper_hits(index, number, compiled), taken from
+    the hits scoring computed anyway (the fused planner needs them for every paper it scores: asking
+    paper_hits again doubled the lexical work). Pinned equal to paper_hits by tests/newsletter/matching."""
+    summaries: list[HitSummary] = []
+    return _score_interest(index, compiled, threshold, summaries, plans), summaries
+
+
+def _summary(hits: list[Hit], paper: IndexedPaper) -> HitSummary:
+    title = False
+    quality = 0.0
+    for hit in hits:
+        title |= hit.start < paper.title_tokens
+        if hit.quality > quality:
+            quality = hit.quality
+    return len(hits), title, quality
+
+
+def _score_interest(
+    index: PaperIndex,
+    compiled: CompiledInterest,
+    threshold: float | None,
+    summaries: list[HitSummary] | None,
+    plans: list[ClausePlan] | None = None,
+) -> list[tuple[int, float]]:
     limit = THRESHOLD if threshold is None else threshold
-    plans = plan_interest(index, compiled)
+    if plans is None:
+        plans = plan_interest(index, compiled)
     bits = 0
     theme = 0
     for plan in plans:
@@ -59,6 +97,8 @@ def score_interest(
     scored: list[tuple[int, float]] = []
     if len(plans) == 1 and len(plans[0].units) == 1:
         unit = plans[0].units[0]
+        if summaries is not None:
+            return _score_single_unit_with_hits(index, compiled, unit, bits, limit, summaries)
         for number in iter_bits(bits):
             score = _single_unit_score(index, number, unit)
             if score >= limit:
@@ -66,23 +106,64 @@ def score_interest(
         return scored
     only = plans[0] if len(plans) == 1 else None
     if only is not None and len(only.units) == 2 and only.units[0].plain and only.units[1].plain:
-        return _score_plain_pair(index, only, bits, theme, limit)
+        return _score_plain_pair(index, only, bits, theme, limit, summaries)
     for number in iter_bits(bits):
         if only is not None:
             hits = clause_hits(index, number, only)
         else:
             hits = [hit for plan in plans for hit in clause_hits(index, number, plan)]
         if hits:
-            score = score_paper(index, number, non_overlapping(hits))
+            hits = non_overlapping(hits)
+            score = score_paper(index, number, hits)
             if theme >> number & 1 and score < THEME_SCORE:
                 score = THEME_SCORE
             if score >= limit:
                 scored.append((number, score))
+                if summaries is not None:
+                    summaries.append(_summary(hits, index.papers[number]))
+    return scored
+
+
+def _score_single_unit_with_hits(
+    index: PaperIndex,
+    compiled: CompiledInterest,
+    unit: UnitPlan,
+    bits: int,
+    limit: float,
+    summaries: list[HitSummary],
+) -> list[tuple[int, float]]:
+    """_single_unit_score's loop, keeping each paper's hits: its spans, each of quality 1 (as clause_hits
+    takes them; for a paper scored, unit_spans gives the same spans). Spans that overlap (two variants of a
+    compound) are left to paper_hits, which reduces them."""
+    scored: list[tuple[int, float]] = []
+    papers = index.papers
+    for number in iter_bits(bits):
+        paper = papers[number]
+        spans, _ = unit_spans(index, number, paper, unit)
+        title = 0
+        overlap = False
+        end = -1
+        for span in spans:
+            overlap |= span[0] < end
+            end = span[1]
+            title += span[0] < paper.title_tokens
+        score = _score(index, paper, 1.0 if title else 0.0, float(len(spans) - title))
+        if score >= limit:
+            scored.append((number, score))
+            if overlap:
+                summaries.append(_summary(paper_hits(index, number, compiled), paper))
+            else:
+                summaries.append((len(spans), title > 0, 1.0 if spans else 0.0))
     return scored
 
 
 def _score_plain_pair(
-    index: PaperIndex, plan: ClausePlan, bits: int, theme: int, limit: float
+    index: PaperIndex,
+    plan: ClausePlan,
+    bits: int,
+    theme: int,
+    limit: float,
+    summaries: list[HitSummary] | None = None,
 ) -> list[tuple[int, float]]:
     """The commonest multi-word interest, two plain words: _clause_hits inlined, for speed only."""
     first, second = plan.units[0].plain or {}, plan.units[1].plain or {}
@@ -96,11 +177,14 @@ def _score_plain_pair(
         hits = pair_hits(paper, plan.clause, one.spans, two.spans, shared) if shared else []
         if relaxed >> number & 1 and not any(hit.start < paper.title_tokens for hit in hits):
             hits.extend(relaxed_title_hit(paper, plan, [one.spans, two.spans]))
-        score = score_paper(index, number, non_overlapping(hits)) if hits else 0.0
+        hits = non_overlapping(hits)
+        score = score_paper(index, number, hits) if hits else 0.0
         if theme >> number & 1 and score < THEME_SCORE:
             score = THEME_SCORE
         if score >= limit:
             scored.append((number, score))
+            if summaries is not None:  # a theme paper without a hit is explained by where its units first are
+                summaries.append(_summary(hits or theme_hit([one.spans, two.spans]), paper))
     return scored
 
 

@@ -12,7 +12,9 @@ computed for tens of thousands of distinct interests against one index without a
   `lexical_matrix` (the plain loop over every paper) by a test.
 
 Then fusion's own `assemble` and `fuse` decide, so a feature added to fusion plugs in here unchanged, and a
-pick is what `fusion.fuse` picks. Pure numpy and the matcher: no Django, no model (vectors come in).
+pick is what `fusion.fuse` picks. That is the plain path (plain_block_verdicts); the planner runs the fast
+path of fast_fusion.py (the model folded into the products, exact where it matters), which gives the same
+picks, whenever it knows every feature of the model. Pure numpy and the matcher: no Django, no model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from newsletter.matching.fast_fusion import (
+    CERTAIN_MARGIN,
+    CoverageCache,
+    FoldedModel,
+    PaperSide,
+    best_sentence,
+    block_cosines,
+    block_lexical,
+    exact_features,
+    folded_logits,
+)
 from newsletter.matching.fusion import (
+    FEATURES,
     LEXICAL_FEATURES,
     LEXICAL_FLOOR,
     FusionModel,
@@ -56,10 +70,19 @@ class SemanticLayer:
     interest_text: Callable[[str], str]  # an interest's canonical text -> what is encoded for it
     model: FusionModel = field(default_factory=stored_model)
     block: int = BLOCK
+    fast: bool = True  # the fast path (fast_fusion.py) where it knows the model's features; False: the plain one
     nearest: np.ndarray = field(init=False)  # each paper's nearest papers (fusion.neighbours), once per index
+    folded: FoldedModel | None = field(init=False)
+    side: PaperSide | None = field(init=False)  # the fast path's per-index arrays
+    coverage: CoverageCache = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nearest", neighbours(self.vectors))
+        folded = FoldedModel.fold(self.model) if self.fast else None
+        object.__setattr__(self, "folded", folded)
+        side = PaperSide.build(self.vectors, self.nearest, folded) if folded is not None else None
+        object.__setattr__(self, "side", side)
+        object.__setattr__(self, "coverage", CoverageCache(len(self.vectors.doc)))
 
     @property
     def usable(self) -> bool:
@@ -88,6 +111,53 @@ def fused_verdicts(index: PaperIndex, layer: SemanticLayer, interests: Sequence[
 
 
 def _block_verdicts(index: PaperIndex, layer: SemanticLayer, block: Sequence[CompiledInterest]) -> list[Verdict]:
+    if layer.folded is not None and layer.side is not None:
+        return fast_block_verdicts(index, layer, block, layer.folded, layer.side)
+    return plain_block_verdicts(index, layer, block)
+
+
+_HIT_COUNT = FEATURES.index("hit_count")
+_LEXICAL_MATCH = FEATURES.index("lexical_match")
+
+
+def fast_block_verdicts(
+    index: PaperIndex, layer: SemanticLayer, block: Sequence[CompiledInterest], folded: FoldedModel, side: PaperSide
+) -> list[Verdict]:
+    """plain_block_verdicts' verdicts: the folded logit rules out every pair that cannot be a pick, and the
+    few others are decided on their exact features by the model itself."""
+    queries = np.asarray(layer.interest_vectors([layer.interest_text(c.text) for c in block]), dtype=np.float32)
+    cosines = block_cosines(queries, side)
+    lexical = block_lexical(index, block, layer.coverage)
+    logit = folded_logits(cosines, lexical, side, folded)
+    present = side.vectors.present
+    candidate = (logit >= folded.logit_threshold - CERTAIN_MARGIN) & present
+    without_vectors = ~present[lexical.papers] & (lexical.score >= THRESHOLD)  # the words alone decide there
+    candidate[lexical.rows[without_vectors], lexical.papers[without_vectors]] = True
+    rows, papers = np.nonzero(candidate)
+    features = exact_features(rows, papers, cosines, lexical, side)
+    probability = layer.model.probability(features)
+    picked = np.where(present[papers], probability >= layer.model.threshold, features[:, _LEXICAL_MATCH] > 0)
+    words = features[:, _HIT_COUNT] > 0
+    bounds = np.searchsorted(rows, np.arange(len(block) + 1))
+    verdicts: list[Verdict] = []
+    for row, compiled in enumerate(block):
+        chosen = [i for i in range(bounds[row], bounds[row + 1]) if picked[i]]
+        chosen.sort(key=lambda i: (not words[i], -probability[i], papers[i]))  # as fusion.fuse orders them
+        dropped = excluded(index, compiled) if compiled.excludes else 0
+        chosen = [i for i in chosen if not dropped >> int(papers[i]) & 1]
+        related = [int(papers[i]) for i in chosen if not words[i]]
+        verdicts.append(
+            Verdict(
+                scored={int(papers[i]): float(probability[i]) for i in chosen},
+                related=sum(1 << number for number in related),
+                sentences={number: best_sentence(queries[row], number, side.vectors) for number in related},
+            )
+        )
+    return verdicts
+
+
+def plain_block_verdicts(index: PaperIndex, layer: SemanticLayer, block: Sequence[CompiledInterest]) -> list[Verdict]:
+    """fusion's own assemble and fuse over the whole block (every pair's features): the reference."""
     queries = np.asarray(layer.interest_vectors([layer.interest_text(c.text) for c in block]), dtype=np.float32)
     semantic = semantic_scores(queries, layer.vectors)
     lexical = np.stack([lexical_rows(index, compiled) for compiled in block])

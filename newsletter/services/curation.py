@@ -124,12 +124,15 @@ def _personal_links_disabled(rendered: RenderedDigest) -> RenderedDigest:
 
 
 def _personal_links_pattern() -> re.Pattern[str]:
-    """Any signed manage / unsubscribe / view link. By shape, not value: a token made again differs (it is
-    timestamped)."""
+    """Any signed manage / unsubscribe / view / feedback link (the archive's is a manage link). By shape, not
+    value: a token made again differs (it is timestamped)."""
     shapes = []
     for name in ("newsletter:manage", "newsletter:unsubscribe", "newsletter:digest_view"):
         before, after = links.absolute(reverse(name, kwargs={"token": "TOKEN"})).split("TOKEN")
         shapes.append(re.escape(before) + r"[^\s\"'<>&]+" + re.escape(after))
+    # A paper's feedback links carry the digest's view token (then the paper id and the verdict): the whole URL.
+    feedback = links.absolute(reverse("newsletter:feedback_more", kwargs={"token": "TOKEN", "paper_id": 1}))
+    shapes.append(re.escape(feedback.split("TOKEN")[0]) + r"[^\s\"'<>&]+")
     # The List-Unsubscribe mailto carries the same signed token in its subject.
     shapes.append(re.escape(f"mailto:{settings.PAPERBOY_UNSUBSCRIBE_MAILTO}?subject=") + r"[^\s\"'<>&]+")
     return re.compile("|".join(shapes))

@@ -36,6 +36,7 @@ from newsletter.matching.ranking import percolation_explain, percolation_iter_fo
 from newsletter.models import AcronymState, InterestVector
 from newsletter.paper_indexes import acronyms_current, acronyms_pending, paper_index_build
 from newsletter.services.fusion import interest_vectors_stored
+from newsletter.services.preview import preview_semantic, preview_suggestions, preview_why
 from papers.embedding import MODEL_ID, EncoderUnavailable
 from papers.selectors import paper_texts, papers_version
 
@@ -127,6 +128,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     evaluated one by one until PREVIEW_TIME_BUDGET_SECONDS is spent.
     """
     index = preview_index()  # a rebuild (papers changed) is not this caller's doing: the budget starts after it
+    semantic, _ = preview_semantic(index)  # built with the index, once per papers version, like it
     deadline = time.monotonic() + PREVIEW_TIME_BUDGET_SECONDS
     try:
         interests, notices = interests_truncate(parse_interests(raw, limits=False))
@@ -138,9 +140,11 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     everywhere = [interest.text for interest in interests if interest.exclusion_only]
     shown = [interest.text for interest in interests if not interest.exclusion_only]
     labels = interest_labels(raw)  # shown as typed ("RLHF"), matched as canonical ("rlhf")
-    memo = PercolationMemo(index=index)
+    # The fused matcher where the papers have vectors (services/preview.py), else the words alone.
+    memo = PercolationMemo(index=index, semantic=semantic)
     titles = {indexed.paper.id: indexed.paper.title for indexed in index.papers}
     results = []
+    last: tuple[str, int] | None = None  # the interest being typed, and its picks: what suggestions follow
     for position, text in enumerate(shown):
         if position and time.monotonic() > deadline:
             notices.append(f"Only the first {position} interests are previewed: the rest took too long.")
@@ -148,13 +152,21 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
         result = percolate_memo(memo=memo, subscribers=[("preview", [*everywhere, text])])
         count = result.paper_bits("preview").bit_count()
         top = result.matches("preview", limit=PREVIEW_MATCHES_SHOWN)
-        papers = [_preview_paper(paper.matches[0], titles) for paper in top]
+        papers = [preview_paper(paper.matches[0], titles) for paper in top]
         results.append({"interest": labels.get(text, text), "count": count, "papers": papers})
-    _plans_bound(index)
-    return {"papers_considered": len(index.papers), "interests": results, "errors": errors, "notices": notices}
+        last = (text, result.paper_bits("preview"))
+    plans_bound(index)
+    suggestions = preview_suggestions(index=index, interest=last[0], picked=last[1]) if last else []
+    return {
+        "papers_considered": len(index.papers),
+        "interests": results,
+        "errors": errors,
+        "notices": notices,
+        "suggestions": {"interest": labels.get(last[0], last[0]), "terms": suggestions} if last else None,
+    }
 
 
-def _plans_bound(index: PaperIndex) -> None:
+def plans_bound(index: PaperIndex) -> None:
     # The index memoises the plan of every word and clause it has scored, for its life (until papers change):
     # right for the day's digests, unbounded for a public endpoint that anyone can send new words to.
     if len(index.unit_plans) > PREVIEW_PLANS_KEPT or len(index.interest_plans) > PREVIEW_PLANS_KEPT:
@@ -162,7 +174,7 @@ def _plans_bound(index: PaperIndex) -> None:
         index.interest_plans.clear()
 
 
-def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
+def preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
     explanation = match.explanation
     return {
         "title": titles.get(match.paper_id, ""),
@@ -170,6 +182,7 @@ def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
         "score": round(match.score, 3),
         "words": words_distinct(explanation.words),
         "snippet": [list(segment) for segment in (explanation.snippet or explanation.title)],
+        "why": preview_why(match),
     }
 
 

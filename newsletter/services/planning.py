@@ -49,8 +49,15 @@ PLAN_FIRST_CHUNK = 1_000
 WEEKLY_LOOKBACK_DAYS = 7
 
 
-def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]], object] | None = None) -> PlanReport:
+def digest_plan(
+    *,
+    at: datetime | None = None,
+    on_written: Callable[[list[int]], object] | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> PlanReport:
     """Write a ledger row for every due subscriber. Re-running plans nothing twice (the unique period key).
+
+    `id_range` (from, to): only the subscribers with from <= id < to (a shard: services/plan_shards.py).
 
     `on_written` gets the pending ids of each chunk of rows once they are committed (handed on when the next
     chunk has been matched, from this thread): sending starts on the first 1,000 digests (chunks then double, up
@@ -66,7 +73,10 @@ def digest_plan(*, at: datetime | None = None, on_written: Callable[[list[int]],
     coverage = _Coverage(latest=latest, acronyms=acronyms)
     explained = ExplanationLog()  # each (paper, interest) pair is explained and stored once per run
     with gc_paused(), LedgerWriter(threaded=ledger_writes_can_overlap(), on_written=on_written) as writer:
-        for chunk in phase_iter("due", _chunks(subscribers_due(at=at, latest=latest))):
+        due = subscribers_due(at=at, latest=latest)
+        if id_range is not None:
+            due = due.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+        for chunk in phase_iter("due", _chunks(due)):
             report.due += len(chunk)
             groups = [
                 (

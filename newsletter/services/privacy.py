@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from newsletter.feedback_selectors import subscriber_feedback_export
 from newsletter.matching.labels import interests_as_typed
 from newsletter.models import Subscriber, Suppression
 from newsletter.selectors import delivery_item_words
@@ -38,6 +39,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "wording": subscriber.consent_text,
         },
         "deliveries": _deliveries_export(subscriber),
+        "feedback": subscriber_feedback_export(subscriber_id=subscriber.pk),
         "exported_at": _iso(timezone.now()),
     }
 

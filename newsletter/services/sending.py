@@ -1,10 +1,11 @@
 """Sending digests: claim ledger rows, send each outside any transaction, stamp each at once.
 
 A batch claims its rows (status "sending", a claim id) with SELECT ... FOR UPDATE SKIP LOCKED, so two workers
-never send the same row. It then sends in id order and stamps every message as soon as the ESP answers. If the
-worker dies, only the batch's lowest-id row still "sending" can have reached the ESP without a stamp: the
-recovery job settles it from the ESP's tracking events, or records it as a failure in doubt, and returns the
-rows after it (never attempted) to "pending". Nothing is resent blindly.
+never send the same row. It then sends in id order, up to PAPERBOY_SEND_IN_FLIGHT messages at once (W, see
+services/inflight.py), at the fleet's rate (newsletter/send_rate.py), and stamps every message as soon as the
+ESP answers. If the worker dies, only the batch's W lowest-id rows still "sending" can have reached the ESP
+without a stamp: the recovery job settles them from the ESP's tracking events, or records them as failures in
+doubt, and returns the rows after them (never attempted) to "pending". Nothing is resent blindly.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 from anymail.exceptions import AnymailRecipientsRefused
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,7 +27,9 @@ from newsletter.addresses import email_normalize
 from newsletter.emails import TransientSendError, message_send
 from newsletter.mail_headers import message_id
 from newsletter.models import Delivery, Suppression, TrackingEvent
+from newsletter.send_rate import send_rate
 from newsletter.services import postgres
+from newsletter.services.inflight import Outcome, SendWindow, claim_new, claim_window, in_flight_window
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.rendering.cache import gc_settle
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
@@ -55,7 +56,8 @@ def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
 
 def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     report = SendReport()
-    claim = uuid4().hex
+    window_size = in_flight_window()
+    claim = claim_new(window=window_size)
     with phase("claim"):
         claimed = _claim(delivery_ids, claim)
     if not claimed:
@@ -63,34 +65,77 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
     _renderers_refresh(claimed)
     links_at = links.reverse_state()
-    with Stamper(claim) as stamper, get_connection() as esp:
+    with Stamper(claim) as stamper, _send_window(window_size) as window:
+        retry: list[tuple[Delivery, TransientSendError]] = []  # the ESP could not take these now
+        unsent: list[Delivery] = []  # never handed over (the ESP was unwell): back to pending too
         for position, delivery in enumerate(claimed):
             if email_normalize(delivery.subscriber.email) in refused or not delivery.subscriber.is_mailable:
                 stamper.stamp(delivery, Delivery.Status.SUPPRESSED, error=_why_not_mailable(delivery, refused))
                 report.suppressed += 1
                 continue
             try:
-                message = _digest_message(delivery, links_at)
-                with phase("backend"):
-                    message_id = message_send(message, connection=esp)
-            except TransientSendError as exc:
-                report.retry_ids, report.retry_after = (
-                    _release(claimed[position:], claim, str(exc)),
-                    exc.retry_after,
-                )
-                break
-            except AnymailRecipientsRefused as exc:
-                stamper.stamp(delivery, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
-                email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
-                report.failed += 1
-            except Exception as exc:  # a permanent error fails this delivery, not the batch
-                logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
+                message = _digest_message(delivery, links_at)  # rendered while the messages in flight wait
+            except Exception as exc:  # a digest that cannot be rendered fails, not the batch
+                logger.warning("delivery %s could not be rendered: %s", delivery.pk, exc)
                 stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
                 report.failed += 1
-            else:
-                stamper.stamp(delivery, Delivery.Status.SENT, message_id=message_id or "")
-                report.sent += 1
+                continue
+            with phase("waiting for a free slot"):
+                ready = window.ready()
+            retry += _outcomes_stamp(ready, stamper, report)  # stamped before their slots are reused
+            if retry:  # the ESP is unwell: start nothing more, settle what is in flight, put the rest back
+                unsent = claimed[position:]
+                break
+            window.submit(delivery, message)
+        with phase("waiting for the last in flight"):
+            last = window.drain()
+        retry += _outcomes_stamp(last, stamper, report)
+        if retry:
+            report.retry_ids = _release([d for d, _ in retry] + unsent, claim, str(retry[0][1]))
     return report
+
+
+def _send_window(size: int) -> SendWindow:
+    return SendWindow(
+        size=size,
+        send=_backend_send,
+        rate=send_rate(),
+        longest_wait=settings.PAPERBOY_SEND_THROTTLE_WAIT_SECONDS,
+    )
+
+
+def _backend_send(message: AnymailMessage, esp: Any) -> str | None:
+    """One message handed to the ESP (on a window's thread: the phase is recorded from there)."""
+    with phase("backend"):
+        return message_send(message, connection=esp)
+
+
+def _outcomes_stamp(
+    outcomes: list[Outcome], stamper: Stamper, report: SendReport
+) -> list[tuple[Delivery, TransientSendError]]:
+    """Stamp each message the ESP answered for; return those that failed transiently, with their error."""
+    transient: list[tuple[Delivery, TransientSendError]] = []
+    sent = [(outcome.key, outcome.message_id or "") for outcome in outcomes if outcome.error is None]
+    if sent:
+        stamper.stamp_sent(sent)
+        report.sent += len(sent)
+    for outcome in outcomes:
+        delivery: Delivery = outcome.key
+        exc = outcome.error
+        if exc is None:
+            continue
+        if isinstance(exc, TransientSendError):
+            report.retry_after = max(report.retry_after or 0, exc.retry_after or 0) or None
+            transient.append((delivery, exc))
+        elif isinstance(exc, AnymailRecipientsRefused):
+            stamper.stamp(delivery, Delivery.Status.FAILED, error=f"refused by the ESP: {exc}")
+            email_suppress(email=delivery.subscriber.email, reason=Suppression.Reason.REJECTED)
+            report.failed += 1
+        else:  # a permanent error fails this delivery, not the batch
+            logger.warning("delivery %s failed permanently: %s", delivery.pk, exc)
+            stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            report.failed += 1
+    return transient
 
 
 def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
@@ -153,8 +198,9 @@ class Stamper:
     """Records each message's outcome at once (autocommit), guarded by the batch's claim so a late stamp never
     overwrites a row that recovery or another batch has settled since.
 
-    One UPDATE by primary key per message, committed before the next message is handed to the backend: after
-    a crash only the message in flight is in doubt. On PostgreSQL the UPDATE is prepared once per database
+    One UPDATE by primary key per message (or one for all the answers that arrived together: stamp_sent),
+    committed before their slots in the send window are reused: after a crash only the W messages in flight
+    are in doubt. On PostgreSQL the UPDATE is prepared once per database
     session and run through libpq (services.postgres.Stamps); elsewhere it is the ORM's update().
     """
 
@@ -190,6 +236,19 @@ class Stamper:
             outcome["sent_at"] = timezone.now()
         Delivery.objects.filter(pk=delivery.pk, claim=self.claim, status=Delivery.Status.SENDING).update(**outcome)
 
+    def stamp_sent(self, sent: list[tuple[Delivery, str]]) -> None:
+        """Stamp the messages the ESP accepted (delivery, its message id), all that arrived since the last stamp.
+
+        With many in flight, answers arrive together: on PostgreSQL one UPDATE stamps them all (one round
+        trip, one commit), before any of their slots is reused, so a stamp is as immediate as one per message.
+        """
+        if len(sent) == 1 or self._fast is None:
+            for delivery, message_id in sent:
+                self.stamp(delivery, Delivery.Status.SENT, message_id=message_id)
+            return
+        with phase("stamp"):
+            self._fast.stamp_sent_many(sent, claim=self.claim)
+
 
 def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:
     """Return this and the unattempted rows to pending (for a retry), or fail those out of attempts."""
@@ -222,13 +281,16 @@ def deliveries_recover(*, lease_seconds: int | None = None) -> dict[str, int]:
         unsettled = [row for row in rows if row.status == Delivery.Status.SENDING]
         if not unsettled:
             continue
-        in_doubt, never_tried = unsettled[0], unsettled[1:]
-        Delivery.objects.filter(pk=in_doubt.pk, status=Delivery.Status.SENDING).update(
+        # The batch had at most W messages in flight, all among its W lowest unstamped rows (inflight.py).
+        window = claim_window(claim)
+        in_doubt, never_tried = unsettled[:window], unsettled[window:]
+        counts["in_doubt"] += Delivery.objects.filter(
+            pk__in=[row.pk for row in in_doubt], status=Delivery.Status.SENDING
+        ).update(
             status=Delivery.Status.FAILED,
             error="in doubt: the worker stopped while this message was being sent, and the ESP reported no "
             "event for it; not resent, to never send it twice",
         )
-        counts["in_doubt"] += 1
         counts["pending"] += Delivery.objects.filter(
             pk__in=[row.pk for row in never_tried], status=Delivery.Status.SENDING
         ).update(status=Delivery.Status.PENDING)

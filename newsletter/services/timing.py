@@ -6,7 +6,8 @@ manager and `phase_iter` the iterator itself. The recorder is called from whiche
 (the ledger writer's phases come from its own thread).
 
 Phases: planning "due", "index", "match", "waiting for the ledger writer"; in the ledger writer "ledger
-writes" and, within them, "of which rows inserted"; sending "claim", "render", "backend", "stamp".
+writes" and, within them, "of which rows inserted"; sending "claim", "render", "backend" (from the send
+window's threads when W > 1), "stamp", "waiting for a free slot", "waiting for the last in flight".
 """
 
 from __future__ import annotations

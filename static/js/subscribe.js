@@ -1,7 +1,8 @@
 // Progressive enhancement of the subscribe and manage forms; both work without this file.
 // - time zone prefilled from the browser (still editable)
 // - the weekday field shown only for the weekly digest
-// - a live preview of what the interests would have caught among recent papers
+// - a live preview of what the interests would have caught among recent papers, each paper with why
+//   (the words found, or a related passage), and a few related terms from the papers: one click adds one
 (function () {
   "use strict";
 
@@ -32,7 +33,7 @@
     return span;
   }
 
-  function renderPreview(box, data) {
+  function renderPreview(box, data, onSuggestion) {
     box.replaceChildren();
     var heading = document.createElement("strong");
     heading.textContent = "Among the last " + data.papers_considered + " papers, your interests would have caught:";
@@ -69,12 +70,48 @@
         link.textContent = paper.title;
         item.appendChild(link);
         item.appendChild(document.createElement("br"));
-        item.appendChild(snippetNode(paper.snippet));
+        item.appendChild(whyNode(paper));
         list.appendChild(item);
       });
       box.appendChild(list);
     });
+    box.appendChild(suggestionsNode(data.suggestions, onSuggestion));
     box.hidden = false;
+  }
+
+  // Why the paper was picked: its words (highlighted in the snippet), or a related passage (quoted).
+  function whyNode(paper) {
+    var why = paper.why || { kind: "words" };
+    if (why.kind !== "related") return snippetNode(paper.snippet);
+    var span = document.createElement("span");
+    span.className = "why-related";
+    var label = document.createElement("em");
+    label.textContent = "Related to " + why.interest + ": ";
+    span.appendChild(label);
+    var quote = document.createElement("q");
+    quote.textContent = why.sentence;
+    span.appendChild(quote);
+    return span;
+  }
+
+  // "Related terms in the papers": buttons; a click adds the term as one more interest.
+  function suggestionsNode(suggestions, onSuggestion) {
+    var wrap = document.createElement("div");
+    wrap.className = "suggestions";
+    if (!suggestions || !suggestions.terms || !suggestions.terms.length) return wrap;
+    var label = document.createElement("span");
+    label.textContent = "Related terms in the papers for " + suggestions.interest + ": ";
+    wrap.appendChild(label);
+    suggestions.terms.forEach(function (term) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "suggestion";
+      button.textContent = "+ " + term;
+      button.dataset.term = term;
+      button.addEventListener("click", function () { onSuggestion(term); });
+      wrap.appendChild(button);
+    });
+    return wrap;
   }
 
   function livePreview(form) {
@@ -84,13 +121,21 @@
     if (!url || !input || !box) return;
     var timer = null;
     var latest = 0;
+    // A suggestion becomes an interest of its own line, and the preview follows.
+    var addInterest = function (term) {
+      var text = input.value.replace(/\s+$/, "");
+      var present = text.split(/[\n,]/).map(function (line) { return line.trim().toLowerCase(); });
+      if (present.indexOf(term.toLowerCase()) === -1) input.value = (text ? text + "\n" : "") + term;
+      input.focus();
+      refresh();
+    };
     var refresh = function () {
       var text = input.value.trim();
       if (!text) { box.hidden = true; return; }
       var ticket = ++latest;
       fetch(url + "?" + new URLSearchParams({ interests: text }), { headers: { Accept: "application/json" } })
         .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (data) { if (data && ticket === latest) renderPreview(box, data); })
+        .then(function (data) { if (data && ticket === latest) renderPreview(box, data, addInterest); })
         .catch(function () { /* the preview is a nicety; the form still works */ });
     };
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 350); });

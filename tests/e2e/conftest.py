@@ -59,6 +59,7 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
         env: dict[str, str] | None = None,
         concurrency: int = 1,
         queues: tuple[str, ...] = (),
+        hostname: str = "",
     ) -> WorkerProcess:
         queue = f"e2e-{uuid.uuid4().hex[:10]}"
         log_path = tmp_path / f"worker-{len(started)}.log"
@@ -85,6 +86,8 @@ def start_worker(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..
             "--without-gossip",
             "--without-mingle",
         ]
+        if hostname:  # as a worker on another machine would be named
+            command += ["--hostname", hostname]
         if beat:
             command += ["--beat", "--schedule", str(tmp_path / f"beat-schedule-{len(started)}")]
         with log_path.open("wb") as log:

@@ -21,15 +21,6 @@ def _fresh_rate_limits() -> None:
     cache.clear()  # rate-limit counters live in the cache; each test starts from zero
 
 
-@pytest.fixture(autouse=True)
-def _fresh_renderers() -> None:
-    """A send worker keeps one renderer per coverage for its life, keyed by edition ids; SQLite gives a rolled
-    back test's ids out again, so a renderer left by one test would render another test's edition."""
-    from newsletter.services import sending
-
-    sending._renderers.clear()
-
-
 def links_in_last_email(path_part: str) -> list[str]:
     assert mail.outbox, "no email was sent"
     return [url for url in LINK.findall(str(mail.outbox[-1].body)) if path_part in url]
@@ -100,10 +91,12 @@ def subscriber_create(email: str, interests: list[str], **fields: object) -> Sub
 @pytest.fixture
 def esp(settings: object) -> object:
     """The loopback ESP stand-in, with Postmark's anymail backend pointed at it."""
+    from newsletter.send_rate import send_rate
     from tests.esp_standin import EspStandIn
 
     standin = EspStandIn().start()
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"  # type: ignore[attr-defined]
+    send_rate().reset()  # a 429 of an earlier test paused the fleet's sends (in Redis when REDIS_URL is set)
     settings.ANYMAIL = {  # type: ignore[attr-defined]
         "POSTMARK_SERVER_TOKEN": "test-token",
         "POSTMARK_API_URL": standin.api_url,
@@ -112,6 +105,7 @@ def esp(settings: object) -> object:
     }
     yield standin
     standin.stop()
+    send_rate().reset()
 
 
 # The email tests' fixtures (last: that module uses the helpers above).

@@ -66,6 +66,8 @@ def test_a_digests_links_are_the_ones_each_link_function_makes(
     assert signed.manage == links.manage_url(subscriber)
     assert signed.unsubscribe == links.unsubscribe_url(subscriber)
     assert signed.view == links.digest_view_url(delivery_id=41, subscriber=subscriber)
+    assert signed.archive == links.manage_archive_url(subscriber)
+    assert signed.feedback == links.feedback_token(delivery_id=41, nonce=subscriber.link_nonce)
     assert signed.headers == links.list_unsubscribe_headers(subscriber)
     assert f"<{signed.unsubscribe}>" in signed.headers["List-Unsubscribe"]
     assert ("/moved/" in signed.manage) == bool(urlconf)

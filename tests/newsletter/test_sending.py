@@ -102,7 +102,8 @@ def test_a_renderers_memos_stay_set_aside_from_collections_after_a_batch(esp: Es
 
 
 @pytest.mark.usefixtures("edition")
-def test_a_5xx_puts_the_batch_back_for_a_retry_that_then_sends_it(esp: EspStandIn) -> None:
+def test_a_5xx_puts_the_batch_back_for_a_retry_that_then_sends_it(esp: EspStandIn, settings: LazySettings) -> None:
+    settings.PAPERBOY_SEND_IN_FLIGHT = 1  # one at a time: the second never starts (see test_sending_in_flight)
     ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
     esp.fail_next(1, status=503)
 

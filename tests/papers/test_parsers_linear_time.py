@@ -1,8 +1,9 @@
 """Every parser is linear in its input: hostile dumps of 64 KB and 1 MB, timed in the same run.
 
 A regex that backtracks turned a 280 KB abstract into 206 s of a worker's time (issue 15). The check is a
-ratio, never an absolute time: 16 times the input may take at most 3 x 16 times as long (the best of a
-few runs of each, so a busy machine slows both sizes alike). A quadratic parser takes 256 times as long.
+ratio, never an absolute time: 16 times the input may take at most 5 x 16 times as long (the best of a
+few runs of each, in CPU time of this process, so waiting for a core on a busy machine counts for neither
+size). A quadratic parser takes 256 times as long.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from tests.papers.adversarial import ABSTRACT_FAMILIES, WHOLE_FILES, WRAPPERS
 TODAY = date(2026, 3, 11)
 SMALL = 64 * 1024
 LARGE = 1024 * 1024
-# Linear growth is 16x; the factor 3 absorbs caches and allocator effects, and is still far below 256x.
-MAX_RATIO = 3 * LARGE / SMALL
+# Linear growth is 16x; the factor 5 absorbs caches and allocator effects (a machine with a load of 20 on
+# 2 cores measured up to 51x with wall time), and is still a third of the 256x of a quadratic parser.
+MAX_RATIO = 5 * LARGE / SMALL
 # The text, JSON, XML and HTML containers: each abstract family reaches `clean_text` through every one.
 CONTAINERS = ("seed", "api", "atom", "html-articles")
 
@@ -33,11 +35,11 @@ def _best_seconds(data: bytes, *, repeats: int) -> float:
     gc.disable()  # a collection landing in one run but not another would only add noise
     try:
         for _ in range(repeats):
-            started = time.perf_counter()
+            started = time.process_time()
             # Refusing a hostile file is fine; only the time it takes is measured here.
             with contextlib.suppress(DumpParseError):
                 parse_dump(data, today=TODAY)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
     finally:
         gc.enable()
     return best

@@ -11,7 +11,8 @@ Fast path (here) -> its portable twin; the equality test (tests/newsletter/test_
 - explanations_as_one_json (one JSON array a row) -> explanations.digest_explanations_after's values_list;
   test: sending (the digests rendered from them).
 - claim_returning (UPDATE ... RETURNING) -> sending._claim's select_for_update and update(); test: sending.
-- Stamper (a prepared UPDATE through libpq) -> sending's stamp through cursor.execute; test: sending.
+- Stamper (a prepared UPDATE through libpq; stamp_sent_many: one UPDATE from arrays) -> sending's stamp through
+  the ORM, one update() a message; test: sending.
 
 `portable_paths()` turns them off for a block, on PostgreSQL too: how the tests compare both ways.
 """

@@ -8,6 +8,8 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
+from django.utils.safestring import mark_safe
+
 from newsletter import links
 from newsletter.digest_wording import why_words
 from newsletter.matching import Explanation
@@ -37,7 +39,7 @@ def paper_view(paper: Any) -> PaperView:
     return PaperView(paper.pk, *(unslotted(value) for value in fields))
 
 
-def block_context(paper: PaperView, explanation: Explanation | None) -> dict[str, Any]:
+def block_context(paper: PaperView, explanation: Explanation | None, feedback_urls: tuple[str, str]) -> dict[str, Any]:
     title = [(unslotted(t), lit) for t, lit in explanation.title] if explanation else [(paper.title, False)]
     snippet = (
         [(unslotted(t), lit) for t, lit in explanation.snippet]
@@ -54,6 +56,10 @@ def block_context(paper: PaperView, explanation: Explanation | None) -> dict[str
         "snippet_text": "".join(f"*{text}*" if lit else text for text, lit in snippet),
         "words": why_words(explanation.words) if explanation else "",
         "related": explanation is not None and explanation.kind == "related",
+        # With the digest's token in the slot: the links of this paper (see links.feedback_token).
+        # SITE_URL, a reversed path and an int: no reader's text.
+        "more_like_this_url": mark_safe(feedback_urls[0]),
+        "not_for_me_url": mark_safe(feedback_urls[1]),
     }
 
 

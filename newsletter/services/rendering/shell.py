@@ -10,7 +10,9 @@ from functools import cache
 
 from django.utils.safestring import mark_safe
 
-SLOTS = ("heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url")
+SLOTS = (
+    "heading", "papers", "more", "interests", "manage_url", "unsubscribe_url", "view_url", "archive_url", "feedback",
+)  # fmt: skip
 
 
 SLOT_PATTERN = re.compile("⟦([a-z_]+)⟧")
@@ -64,14 +66,17 @@ def slot_markers() -> dict[str, str]:
     return {name: mark_safe(f"⟦{name}⟧") for name in SLOTS}  # fixed markers, no user data
 
 
-# A (paper, interest) block as digests use it: its HTML before and after the interests it matched, the same for
-# its text, and the length of the HTML around them.
-Block = tuple[str, str, str, str, int]
+# A (paper, interest) block as digests use it: its HTML cut where the interests it matched go and where each of
+# its two feedback links takes the digest's token (four parts), the same for its text, and the length of the
+# HTML parts.
+Block = tuple[str, str, str, str, str, str, str, str, int]
+BLOCK_SLOTS = ["interests", "feedback", "feedback"]
 
 
-def block_around_interests(html: Shell, text: Shell) -> Block:
-    """The block's two parts around its one interests slot, which the digest_paper templates must have."""
-    if html.parts[1::2] != ["interests"] or text.parts[1::2] != ["interests"]:
-        raise ValueError("the digest_paper templates must show {{ slots.interests }} exactly once")
-    before, after = html.parts[0], html.parts[2]
-    return before, after, text.parts[0], text.parts[2], len(before) + len(after)
+def block_around_slots(html: Shell, text: Shell) -> Block:
+    """The block's parts around its slots, which the digest_paper templates must show in this order: the
+    interests once, then the feedback token in the "More like this" and the "Not for me" links."""
+    if html.parts[1::2] != BLOCK_SLOTS or text.parts[1::2] != BLOCK_SLOTS:
+        raise ValueError("the digest_paper templates must show {{ slots.interests }} once, then the two feedback links")
+    h, t = html.parts[0::2], text.parts[0::2]
+    return h[0], h[1], h[2], h[3], t[0], t[1], t[2], t[3], sum(len(part) for part in h)

@@ -33,11 +33,14 @@ STRUCTURAL_CSS = re.compile(r":(?:first|last|only|nth)-|:empty|:has|:not|:is|:wh
 class Skeleton:
     """One paper's block, rendered and inlined once, cut around what depends on the interest that matched."""
 
-    html: tuple[str, str, str, str, str]  # before the title, after it, after the snippet, after interests, after words
+    # before the title, after it, after the snippet, after interests, after words, between the feedback tokens,
+    # after the second
+    html: tuple[str, str, str, str, str, str, str]
     title_mark: str  # the opening <mark ...> tag as the inliner wrote it, in the title
     snippet_mark: str  # the same, in the snippet
-    text: tuple[str, str, str, str]  # before the snippet text, after it, after the interests, after the words
-    text_bare: tuple[str, str, str]  # without a snippet text: before the interests, after them, after the words
+    # before the snippet text, after it, after the interests, after the words, between the tokens, after them
+    text: tuple[str, str, str, str, str, str]
+    text_bare: tuple[str, str, str, str, str]  # without a snippet text: before the interests, ... as above
 
 
 def block_joined(skeleton: Skeleton, context: dict[str, Any]) -> tuple[Shell, Shell] | None:
@@ -53,13 +56,14 @@ def block_joined(skeleton: Skeleton, context: dict[str, Any]) -> tuple[Shell, Sh
         return None
     h = skeleton.html
     html_before = h[0] + marked(title, skeleton.title_mark) + h[1] + marked(snippet, skeleton.snippet_mark) + h[2]
-    html = Shell.of([html_before, "interests", h[3] + inline_text(words) + h[4]])
+    html = Shell.of([html_before, "interests", h[3] + inline_text(words) + h[4], "feedback", h[5], "feedback", h[6]])
     if snippet_text:
         t = skeleton.text
-        text = Shell.of([t[0] + wrapped(snippet_text) + t[1], "interests", t[2] + wrapped(words) + t[3]])
+        before = t[0] + wrapped(snippet_text) + t[1]
+        text = Shell.of([before, "interests", t[2] + wrapped(words) + t[3], "feedback", t[4], "feedback", t[5]])
     else:
         b = skeleton.text_bare
-        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2]])
+        text = Shell.of([b[0], "interests", b[1] + wrapped(words) + b[2], "feedback", b[3], "feedback", b[4]])
     return html, text
 
 
@@ -99,22 +103,24 @@ def skeleton_probe(context: dict[str, Any], *, inline_fragment: Callable[[str], 
         "snippet_d",
         "interests",
         "words",
+        "feedback",
+        "feedback",
     ]
     lit = html[0::2]
     close = "</mark>"
     if (
         html[1::2] != names
-        or text[1::2] != ["snippet_text", "interests", "words"]
-        or bare[1::2] != ["interests", "words"]
+        or text[1::2] != ["snippet_text", "interests", "words", "feedback", "feedback"]
+        or bare[1::2] != ["interests", "words", "feedback", "feedback"]
         or not (lit[1] == lit[3] and lit[1].startswith("<mark") and lit[2] == close and lit[4].startswith(close))
         or not (lit[5] == lit[7] and lit[5].startswith("<mark") and lit[6] == close and lit[8].startswith(close))
     ):
         return None  # the templates changed shape: this paper's blocks take the template path
     cut = len(close)
     return Skeleton(
-        html=(lit[0], lit[4][cut:], lit[8][cut:], lit[9], lit[10]),
+        html=(lit[0], lit[4][cut:], lit[8][cut:], lit[9], lit[10], lit[11], lit[12]),
         title_mark=lit[1],
         snippet_mark=lit[5],
-        text=(text[0], text[2], text[4], text[6]),
-        text_bare=(bare[0], bare[2], bare[4]),
+        text=(text[0], text[2], text[4], text[6], text[8], text[10]),
+        text_bare=(bare[0], bare[2], bare[4], bare[6], bare[8]),
     )
