@@ -126,7 +126,7 @@ def bench_lookalikes() -> dict[str, int]:
 
 
 def _median_ms(client: Client, interests: str, repeat: int, *, cold: bool = False) -> float:
-    from newsletter.services.matching import preview_index
+    from newsletter.services.indexing import preview_index
 
     client.get("/subscribe/preview.json", {"interests": interests})  # warm-up: builds the process's index
     times = []

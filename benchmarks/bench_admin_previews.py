@@ -60,7 +60,7 @@ def setup(*, papers: int, subscribers: int, seed: int) -> dict[str, Any]:
     from django.db import connection
     from django.utils import timezone
 
-    from benchmarks.bench_digests import _interest_pool, _subscribers_copy
+    from benchmarks.digests_world import _interest_pool, _subscribers_copy
     from newsletter.models import Edition
     from newsletter.services.editions import edition_prepare
     from papers.models import Paper
@@ -116,11 +116,11 @@ def _older_papers(*, count: int, texts: list[tuple[str, str]], rng: random.Rando
 @contextmanager
 def plain_way() -> Iterator[None]:
     """The preview and the report as before the kept index: patched back in for the baseline."""
-    from newsletter import selectors
     from newsletter.models import EditionPaper
-    from newsletter.services import curation
-    from newsletter.services.digests import digest_preview
-    from newsletter.services.matching import interest_matches, paper_index_build
+    from newsletter.paper_indexes import paper_index_build
+    from newsletter.services import curation, edition_index
+    from newsletter.services.indexing import interest_matches
+    from newsletter.services.planning import digest_preview
     from papers.selectors import paper_texts
 
     def preview(*, edition: Any, subscriber: Any, finish: Callable[[Any], Any]) -> Any:
@@ -138,12 +138,12 @@ def plain_way() -> Iterator[None]:
                 found[text] = None
         return found
 
-    saved = (curation.preview_shared, selectors.interest_match_counts)
-    curation.preview_shared, selectors.interest_match_counts = preview, counts
+    saved = (curation.preview_shared, edition_index.interest_match_counts)
+    curation.preview_shared, edition_index.interest_match_counts = preview, counts
     try:
         yield
     finally:
-        curation.preview_shared, selectors.interest_match_counts = saved
+        curation.preview_shared, edition_index.interest_match_counts = saved
 
 
 # --- measuring -----------------------------------------------------------------------------------------------

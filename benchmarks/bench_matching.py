@@ -3,27 +3,26 @@
     .venv/bin/python benchmarks/bench_matching.py --subscribers 100000,1000000,3000000 --repeat 3
 
 Papers: the seed dumps' unique papers, topped up to --papers with synthetic ones whose titles and abstracts
-recombine real titles and real abstract sentences. Interests: n-grams (1-3 words, no stop word at either
-end) of the real titles and abstracts, drawn with Zipf-like popularity, so tens of thousands are distinct;
-a few are "quoted", and some subscribers add a -exclusion. Everything comes from a seeded RNG.
+recombine real titles and real abstract sentences. Interests: n-grams (1-3 words, no stop word at either end) of the
+real titles and abstracts, drawn with Zipf-like popularity, so tens of thousands are distinct; a few are "quoted",
+and some subscribers add a -exclusion. Everything comes from a seeded RNG.
 
-Each (size, repeat) runs in a fresh subprocess, so its peak RSS (ru_maxrss) is its own. "match all" is
-percolate() plus every subscriber's matched paper set; "explained digest" is a subscriber's ranked digest
-with its first 20 papers explained, timed on a sample (that cost is paid per email, when rendering). The
-baseline compiles and evaluates each subscriber's interests for that subscriber alone (one query per
-subscriber), timed on a sample in the same process and extrapolated; its results are checked equal to
-percolation's. The baseline runs after percolation, so it finds the stemmer and unit caches warm: that
-makes it faster than a cold per-subscriber run, and the speed-up conservative.
+Each (size, repeat) runs in a fresh subprocess, so its peak RSS (ru_maxrss) is its own. "match all" is percolate()
+plus every subscriber's matched paper set; "explained digest" is a subscriber's ranked digest with its first 20
+papers explained, timed on a sample (that cost is paid per email, when rendering). The baseline compiles and
+evaluates each subscriber's interests for that subscriber alone (one query per subscriber), timed on a sample in the
+same process and extrapolated; its results are checked equal to percolation's. The baseline runs after percolation,
+so it finds the stemmer and unit caches warm: that makes it faster than a cold per-subscriber run, and the speed-up
+conservative.
 
     .venv/bin/python benchmarks/bench_matching.py --semantic --subscribers 100000,1000000,3000000 --repeat 3
 
---semantic runs each size twice per repeat, lexical-only and with the semantic layer (the fused matcher of
-issue 16), alternately, each in its own subprocess, and reports both and their ratio. The corpus is synthetic,
-so are its vectors: random unit vectors (384 dimensions, float32) for each paper's title + abstract, title
-and each abstract sentence, and for each distinct interest, made before the clock starts (as the planner
-finds them stored: InterestVector). The matrix products, feature assembly and decisions are the real ones;
-which pairs the fused matcher picks on random vectors is not meaningful, only what it costs.
-"""
+--semantic runs each size twice per repeat, lexical-only and with the semantic layer (the fused matcher of issue
+16), alternately, each in its own subprocess, and reports both and their ratio. The corpus is synthetic, so are its
+vectors: random unit vectors (384 dimensions, float32) for each paper's title + abstract, title and each abstract
+sentence, and for each distinct interest, made before the clock starts (as the planner finds them stored:
+InterestVector). The matrix products, feature assembly and decisions are the real ones; which pairs the fused
+matcher picks on random vectors is not meaningful, only what it costs."""
 
 from __future__ import annotations
 
@@ -41,11 +40,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.matching_vectors import DIMENSION, synthetic_layer  # noqa: E402
 from newsletter.matching import (  # noqa: E402
     PaperIndex,
     PaperText,
@@ -54,10 +52,8 @@ from newsletter.matching import (  # noqa: E402
     learn_acronyms,
     percolate,
 )
-from newsletter.matching.fusion import PaperVectors  # noqa: E402
 from newsletter.matching.index import iter_bits  # noqa: E402
 from newsletter.matching.scoring import excluded, score_interest  # noqa: E402
-from newsletter.matching.semantic import SemanticLayer  # noqa: E402
 from newsletter.matching.text import STOP_WORDS  # noqa: E402
 from papers.parsers import parse_dump  # noqa: E402
 
@@ -146,40 +142,18 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-DIMENSION = 384  # all-MiniLM-L6-v2's; --dimension 768 measures what a base-size encoder would cost
-
-
-def synthetic_layer(
-    papers: list[PaperText], subscribers: list[tuple[int, tuple[str, ...]]], seed: int, dimension: int = DIMENSION
-) -> SemanticLayer:
-    """Random unit vectors for the papers (doc, title, each sentence) and every distinct interest text."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for paper in papers:
-        count = 2 + len(_SENTENCES.split(paper.abstract))
-        row = rng.standard_normal((count, dimension), dtype=np.float32)
-        rows.append(row / np.linalg.norm(row, axis=1, keepdims=True))
-    texts = sorted({text.lstrip("-") for _, interests in subscribers for text in interests})
-    stored = rng.standard_normal((len(texts), dimension), dtype=np.float32)
-    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
-    number = {text: n for n, text in enumerate(texts)}
-    fallback = stored[0]
-
-    def interest_vectors(wanted: list[str]) -> np.ndarray:
-        return np.stack([stored[number[text]] if text in number else fallback for text in wanted])
-
-    vectors = PaperVectors.stack(rows, dimension)
-    sentences = [""] * len(vectors.sentences)
-    return SemanticLayer(vectors=vectors, sentences=sentences, interest_vectors=interest_vectors, interest_text=str)
-
-
-def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: int = 0) -> dict[str, Any]:
-    """One measurement; `semantic`: the vectors' dimension (0: lexical-only)."""
+def _world(size: int, papers_count: int, seed: int) -> tuple[list[Any], list[Any], Any]:
+    """Papers, subscribers, acronyms learned (seeded)."""
     rng = random.Random(seed)
     real = seed_papers()
     papers = make_papers(real, papers_count, rng)
     subscribers = make_subscribers(interest_pool(real, rng), size, rng)
-    table = learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
+    return papers, subscribers, learn_acronyms(texts=(f"{p.title}\n{p.abstract}" for p in papers))
+
+
+def child(size: int, papers_count: int, seed: int, sample: int, workers: int, semantic: int = 0) -> dict[str, Any]:
+    """One measurement; `semantic`: the vectors' dimension (0: lexical-only)."""
+    papers, subscribers, table = _world(size, papers_count, seed)
     started = time.perf_counter()
     index = build_index(papers=papers, acronyms=table)
     layer = synthetic_layer(papers, subscribers, seed, semantic) if semantic else None
@@ -199,15 +173,9 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
-    if semantic:  # the baseline and explanations are the lexical mode's figures
-        sample = 1
-    picked = random.Random(seed + 1).sample(subscribers, min(sample, len(subscribers)))
-    started = time.perf_counter()
-    for key, _ in picked:
-        result.matches(key, limit=DIGEST_PAPERS)
-    digest_seconds = (time.perf_counter() - started) / len(picked)
-    baseline_seconds, baseline = per_subscriber_baseline(index, picked)
-    mismatches = 0 if semantic else sum(1 for key, _ in picked if baseline[key] != result.paper_bits(key))
+    picked, digest_seconds, baseline_seconds, mismatches = _sampled(
+        result, index, subscribers, seed=seed, sample=1 if semantic else sample, semantic=semantic
+    )  # with `semantic` the baseline and explanations are the lexical mode's figures: one subscriber
     stats = result.stats
     return {
         "subscribers": size,
@@ -233,6 +201,20 @@ def child(size: int, papers_count: int, seed: int, sample: int, workers: int, se
         "baseline_mismatches": mismatches,
         "first_paper_of_sample": next(iter_bits(result.paper_bits(picked[0][0])), -1),
     }
+
+
+def _sampled(
+    result: Any, index: Any, subscribers: list[Any], *, seed: int, sample: int, semantic: int
+) -> tuple[list[Any], float, float, int]:
+    """Sampled digests and the per-subscriber baseline: (sample, seconds a digest, baseline seconds, mismatches)."""
+    picked = random.Random(seed + 1).sample(subscribers, min(sample, len(subscribers)))
+    started = time.perf_counter()
+    for key, _ in picked:
+        result.matches(key, limit=DIGEST_PAPERS)
+    digest_seconds = (time.perf_counter() - started) / len(picked)
+    baseline_seconds, baseline = per_subscriber_baseline(index, picked)
+    mismatches = 0 if semantic else sum(1 for key, _ in picked if baseline[key] != result.paper_bits(key))
+    return picked, digest_seconds, baseline_seconds, mismatches
 
 
 def run(

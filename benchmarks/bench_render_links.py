@@ -71,8 +71,8 @@ def main() -> None:
 
 def _planned(subscribers: int, rng: random.Random) -> list:
     from newsletter.models import Delivery, Subscriber
-    from newsletter.services.digests import digest_plan
     from newsletter.services.editions import edition_prepare
+    from newsletter.services.planning import digest_plan
     from papers.services import dump_ingest_file
 
     for path in sorted((REPO_DIR / "seeds").glob("*.txt")):

@@ -25,7 +25,6 @@ import json
 import os
 import queue
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -35,6 +34,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks.esp_pace_report import phase_figures
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 BENCH = str(REPO_DIR / "benchmarks" / "bench_digests.py")
@@ -107,10 +108,31 @@ def phase_run(
     before = standin.call("/stats?since=999999999")
     postgres_cpu = _postgres_cpu()
     started = time.monotonic()
+    killed_at = _feed(phase, senders=senders, events=events, chunks=chunks, chunk=chunk, started=started)
+    ended = time.monotonic()
+    reports = _reports_collect(senders, events)
+    postgres_cpu = _postgres_cpu() - postgres_cpu
+    after = standin.call(f"/stats?since={before['accepted']}")
+    lost = [s.holding for s in senders if s.killed]
+    return phase_figures(phase, standin_stats=(before, after), started=started, ended=ended, warm=warm,
+                         killed_at=killed_at, reports=list(reports.values()), postgres_cpu=postgres_cpu,
+                         killed_chunks=lost)  # fmt: skip
+
+
+def _feed(
+    phase: Phase,
+    *,
+    senders: list[Sender],
+    events: queue.Queue[tuple[int, str | None]],
+    chunks: deque[list[int]],
+    chunk: int,
+    started: float,
+) -> float | None:
+    """Hand a chunk to each idle worker while the phase lasts (killing one when the phase says); return when
+    the host was killed (None: none was)."""
     idle = list(senders)
     busy = 0
     killed_at: float | None = None
-    reports: dict[int, dict[str, Any]] = {}
     while True:
         now = time.monotonic()
         open_for_more = phase.seconds is None or now - started < phase.seconds
@@ -126,7 +148,7 @@ def phase_run(
             _tell(sender, "ids " + json.dumps(sender.holding))
             busy += 1
         if busy == 0 and (not open_for_more or not chunks):
-            break
+            return killed_at
         try:
             index, line = events.get(timeout=0.2)
         except queue.Empty:
@@ -140,74 +162,21 @@ def phase_run(
             busy -= 1
             sender.holding = []
             idle.append(sender)
-    ended = time.monotonic()
+
+
+def _reports_collect(senders: list[Sender], events: queue.Queue[tuple[int, str | None]]) -> dict[int, dict[str, Any]]:
+    """Stop the live workers and read each one's report."""
     for sender in senders:
         if not sender.killed:
             _tell(sender, "stop")
+    reports: dict[int, dict[str, Any]] = {}
     while len(reports) < sum(1 for s in senders if not s.killed):
         index, line = events.get()
         if line is not None and line.startswith("{") and not senders[index].killed:
             reports[index] = json.loads(line)
     for sender in senders:
         sender.process.wait(timeout=60)
-    postgres_cpu = _postgres_cpu() - postgres_cpu
-    after = standin.call(f"/stats?since={before['accepted']}")
-    lost = [s.holding for s in senders if s.killed]
-    return _phase_figures(phase, standin_stats=(before, after), started=started, ended=ended, warm=warm,
-                          killed_at=killed_at, reports=list(reports.values()), postgres_cpu=postgres_cpu,
-                          killed_chunks=lost)  # fmt: skip
-
-
-def _phase_figures(
-    phase: Phase,
-    *,
-    standin_stats: tuple[dict[str, Any], dict[str, Any]],
-    started: float,
-    ended: float,
-    warm: float,
-    killed_at: float | None,
-    reports: list[dict[str, Any]],
-    postgres_cpu: float,
-    killed_chunks: list[list[int]],
-) -> dict[str, Any]:
-    from tests.esp_loopback import accepted_between, most_within
-
-    before, after = standin_stats
-    arrivals = after["arrivals"]
-    accepted = len(arrivals)
-    steady_end = ended if phase.seconds is None else min(ended, started + phase.seconds)
-    if phase.seconds is None and arrivals:
-        steady_end = arrivals[-1] - 1.0  # the last chunks' tail, fewer in flight, is not the sustained rate
-    spans = {"steady": (started + warm, steady_end)}
-    if killed_at is not None:
-        spans = {"both hosts": (started + warm, killed_at), "one host after the kill": (killed_at + 1.0, steady_end)}
-    rates = {name: accepted_between(arrivals, a, b) / (b - a) for name, (a, b) in spans.items() if b > a}
-    sent = sum(r.get("sent", 0) for r in reports)
-    worker_cpu = sum(r["cpu_seconds"] for r in reports)
-    standin_cpu = after["cpu_seconds"] - before["cpu_seconds"]
-    phases: dict[str, float] = {}
-    for report in reports:
-        for name, seconds in report["phases"].items():
-            phases[name] = phases.get(name, 0.0) + seconds
-    return {
-        "phase": phase.name,
-        "window": phase.window,
-        "account_rate": phase.rate,
-        "seconds": ended - started,
-        "accepted": accepted,
-        "sent_by_surviving_workers": sent,
-        "rates": rates,
-        "throttled_429": after["throttled"] - before["throttled"],
-        "most_in_1s": most_within(arrivals, 1.0),
-        "most_in_10s": most_within(arrivals, 10.0),
-        "most_in_flight_at_the_esp": after["most_in_flight"],
-        "worker_cpu_ms_per_message": 1000 * worker_cpu / max(sent, 1),
-        "standin_cpu_ms_per_message": 1000 * standin_cpu / max(accepted, 1),
-        "postgres_cpu_ms_per_message": 1000 * postgres_cpu / max(accepted, 1),
-        "worker_phases_seconds": phases,
-        "killed_chunks": killed_chunks,
-        "load_average_after": os.getloadavg()[0],
-    }
+    return reports
 
 
 # One message at a time sends about 7 a second: a task of this many ids ends within the phase.
@@ -253,7 +222,7 @@ def _tell(sender: Sender, line: str) -> None:
 
 def _postgres_cpu() -> float:
     sys.path.insert(0, str(REPO_DIR))
-    from benchmarks.bench_digests import _postgres_cpu as postgres_cpu
+    from benchmarks.digests_world import postgres_cpu
 
     return postgres_cpu()
 
@@ -318,30 +287,3 @@ def run_once(*, size: int, seed: int, hosts: int, chunk: int, warm: float, phase
 
 def _brief(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in figures.items() if k != "worker_phases_seconds"}
-
-
-def report(runs: list[dict[str, Any]]) -> None:
-    print(f"\n{runs[0]['size']:,} subscribers ({runs[0]['planned']:,} digests), {len(runs)} runs:")
-    for index, phase in enumerate(runs[0]["phases"]):
-        rates = {name: [run["phases"][index]["rates"].get(name, 0.0) for run in runs] for name in phase["rates"]}
-        shown = "; ".join(f"{name} {statistics.median(v):,.1f}/s (runs {[round(x, 1) for x in v]})"
-                          for name, v in rates.items())  # fmt: skip
-        each = [run["phases"][index] for run in runs]
-        print(
-            f"  {phase['phase']}: {shown}; 429s {[p['throttled_429'] for p in each]}, most in 1 s "
-            f"{[p['most_in_1s'] for p in each]}, in 10 s {[p['most_in_10s'] for p in each]}; CPU per message: "
-            f"workers {statistics.median(p['worker_cpu_ms_per_message'] for p in each):.2f} ms, stand-in "
-            f"{statistics.median(p['standin_cpu_ms_per_message'] for p in each):.2f} ms, PostgreSQL "
-            f"{statistics.median(p['postgres_cpu_ms_per_message'] for p in each):.2f} ms"
-        )
-        phases = {name: statistics.median(p["worker_phases_seconds"].get(name, 0.0) for p in each)
-                  for name in phase["worker_phases_seconds"]}  # fmt: skip
-        print(
-            "    worker time (summed over workers; backend: over threads): "
-            + " ".join(f"[{k} {v:.1f} s]" for k, v in phases.items())
-        )
-    for run in runs:
-        print(
-            f"  run: ledger {run['ledger']}, addresses with two emails {run['esp']['addresses_with_two_or_more']}, "
-            f"sending end to end {run['sending_seconds_end_to_end']:.1f} s, load before {run['load_average_before']}"
-        )

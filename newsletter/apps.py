@@ -11,8 +11,12 @@ class NewsletterConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from newsletter import webhooks  # noqa: F401 - connects the anymail tracking receiver
+        from newsletter import tasks, webhooks  # noqa: F401 - webhooks connects the anymail tracking receiver
         from newsletter.checks import sending_domain_check, webhook_settings_check
+        from papers.signals import papers_added
+
+        # Registers the tasks with the Celery app: services queue them by name (newsletter.queueing).
+        papers_added.connect(tasks.papers_added_receiver, dispatch_uid="newsletter.edition_prepare")
 
         checks.register(webhook_settings_check, checks.Tags.security)
         checks.register(sending_domain_check)

@@ -28,7 +28,7 @@ from newsletter.forms import MAX_INTERESTS_FIELD_LENGTH
 from newsletter.matching import Explanation, InterestError, parse_interests, percolate
 from newsletter.matching.interests import Interest
 from newsletter.models import Edition
-from newsletter.services.matching import paper_index_build
+from newsletter.paper_indexes import paper_index_build
 from papers.models import Paper
 from papers.selectors import papers_version
 

@@ -334,90 +334,12 @@ class SignupRequest(models.Model):
         return f"sign-up request {self.pk}"
 
 
-class SubscriberEvent(models.Model):
-    """A change of a subscriber's status (or a suppression of their address), with what caused it: their
-    history, kept as it happened (the subscriber row holds only the latest dates), and what the dashboard's
-    "subscribers over time" is counted from (each event moves one subscriber from `previous` to `status`)."""
+# Its own module (the size limit); imported here so that Django registers it with the others.
+from newsletter.models_events import SubscriberEvent  # noqa: E402
+from newsletter.models_feedback import Feedback, InterestEdit  # noqa: E402
 
-    class Kind(models.TextChoices):
-        SUBSCRIBED = "subscribed", "subscribed"
-        CONFIRMED = "confirmed", "confirmed"
-        PAUSED = "paused", "paused"
-        RESUMED = "resumed", "resumed"
-        UNSUBSCRIBED = "unsubscribed", "unsubscribed"
-        RESUBSCRIBED = "resubscribed", "resubscribed"
-        SUPPRESSED = "suppressed", "suppressed"
-
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="events", db_index=False)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    previous = models.CharField(max_length=16, blank=True)  # the status before ("" for a new subscriber)
-    status = models.CharField(max_length=16)  # the status after (unchanged by a suppression)
-    cause = models.CharField(max_length=200)  # who or what: "the confirmation link", "editor ed", "a hard bounce"
-    at = models.DateTimeField(default=now)
-
-    class Meta:
-        ordering: ClassVar = ["-at", "-id"]
-        indexes: ClassVar = [
-            models.Index(fields=["subscriber", "at"], name="subscriber_event_history"),
-            models.Index(fields=["at"], name="subscriber_event_at"),  # the dashboard's window
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({self.cause}) at {self.at:%Y-%m-%d %H:%M}"
-
-
-class Feedback(models.Model):
-    """A reader's verdict on one paper of one digest, from its "More like this" / "Not for me" links.
-
-    Recorded only by a POST (mail scanners GET every link), once per (delivery, paper, verdict). `interest` is
-    the reader's interest that brought the paper (the first of the digest item's), so editors can see which
-    interests bring papers readers reject.
-    """
-
-    class Verdict(models.TextChoices):
-        MORE = "more", "more like this"
-        LESS = "less", "not for me"
-
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="feedback", db_index=False)
-    paper = models.ForeignKey("papers.Paper", on_delete=models.CASCADE, related_name="+")
-    verdict = models.CharField(max_length=4, choices=Verdict.choices)
-    interest = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=now, db_index=True)
-
-    class Meta:
-        ordering: ClassVar = ["-created_at"]
-        verbose_name_plural = "feedback"
-        constraints: ClassVar = [
-            models.UniqueConstraint(fields=["delivery", "paper", "verdict"], name="feedback_once_per_paper"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_verdict_display()} on paper {self.paper_id}"
-
-
-class InterestEdit(models.Model):
-    """One edit of a reader's interests applied from a feedback page, kept so one click can undo it.
-
-    `before` is the interest item replaced (empty when one was added), `after` what replaced it (empty when
-    it was dropped); undoing swaps them back in whatever the reader's list holds by then.
-    """
-
-    class Kind(models.TextChoices):
-        EXCLUDE = "exclude", "exclude a word"
-        PHRASE = "phrase", "require the exact phrase"
-        DROP = "drop", "drop the interest"
-        ADD = "add", "add a term"
-
-    feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="edits")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    before = models.TextField(blank=True)
-    after = models.TextField(blank=True)
-    position = models.PositiveSmallIntegerField(default=0)  # where `before` stood in the list
-    applied_at = models.DateTimeField(default=now)
-    undone_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering: ClassVar = ["-applied_at"]
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.before!r} -> {self.after!r}"
+__all__ = [
+    "AcronymState", "ConfirmationRequest", "Delivery", "DigestExplanation", "Edition", "EditionPaper", "Feedback",
+    "InterestEdit", "InterestVector", "SignupRequest", "Subscriber", "SubscriberEvent", "Suppression",
+    "TrackingEvent",
+]  # fmt: skip

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from newsletter.matching import InterestError, PaperIndex, Percolation, parse_interests, percolate
 from newsletter.matching.interests import Interest, Term, TermKind
-from newsletter.matching.percolation import percolation_explain
-from newsletter.services.matching import paper_index_build
+from newsletter.matching.ranking import percolation_explain
+from newsletter.paper_indexes import paper_index_build
 from papers.search import QueryPart, QueryTerm, SearchSyntaxError, Segment
 from papers.selectors import paper_texts, papers_version
 

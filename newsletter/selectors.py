@@ -18,10 +18,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from newsletter.addresses import email_normalize
-from newsletter.models import Delivery, Edition, EditionPaper, Subscriber, TrackingEvent
-from newsletter.services.digests import subscribers_due
-from newsletter.services.edition_index import interest_match_counts, interests_top_shared
-from newsletter.services.explanations import delivery_item_words
+from newsletter.models import (
+    Delivery,
+    DigestExplanation,
+    Edition,
+    EditionPaper,
+    Subscriber,
+    TrackingEvent,
+)
+from newsletter.schedule import subscribers_due
 from papers.selectors import paper_titles
 
 # --- editions -------------------------------------------------------------------------------------------
@@ -150,16 +155,6 @@ def _interests_top_in_python(*, limit: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
 
 
-def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestRow]]:
-    """The top interests, each with how many visible papers of the latest edition it matches (0: none)."""
-    top = interests_top_shared(limit=limit, count=interests_top)
-    edition = edition_latest()
-    if edition is None:
-        return None, [InterestRow(text, n, 0) for text, n in top]
-    counts = interest_match_counts(edition=edition, interests=[text for text, _ in top])  # built once, shared
-    return edition, [InterestRow(text, n, counts[text]) for text, n in top]
-
-
 # --- the dashboard --------------------------------------------------------------------------------------
 
 
@@ -254,3 +249,36 @@ def subscribers_due_count(*, at: datetime) -> int | None:
     """How many subscribers the digest job at `at` would plan; None when no approved edition exists."""
     latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
     return subscribers_due(at=at, latest=latest).count() if latest is not None else None
+
+
+# --- what a digest showed -------------------------------------------------------------------------------
+
+
+def delivery_item_words(*, deliveries: Sequence[Delivery]) -> list[list[list[str]]]:
+    """Per delivery, per item: the words found, as its digest showed them (those of the item's best interest).
+
+    Rows planned before explanations were stored per edition carry their own "words"; for the others, one
+    query reads the explanations of all of them. An item whose pair was not stored (past the papers a digest
+    explains, or merged into another paper) has no words.
+    """
+    wanted: dict[int, set[tuple[int, str]]] = {}
+    for delivery in deliveries:
+        for item in delivery.papers:
+            if "words" not in item and item.get("interests"):
+                wanted.setdefault(delivery.edition_id, set()).add((item["paper_id"], item["interests"][0]))
+    found: dict[tuple[int, int, str], list[str]] = {}
+    if wanted:
+        rows = DigestExplanation.objects.filter(
+            edition_id__in=wanted,
+            paper_id__in={paper for pairs in wanted.values() for paper, _ in pairs},
+            interest__in={interest for pairs in wanted.values() for _, interest in pairs},
+        ).values_list("edition_id", "paper_id", "interest", "words")
+        found = {(edition, paper, interest): words for edition, paper, interest, words in rows}
+    return [[_words_of(delivery.edition_id, item, found) for item in delivery.papers] for delivery in deliveries]
+
+
+def _words_of(edition_id: int, item: dict[str, Any], found: dict[tuple[int, int, str], list[str]]) -> list[str]:
+    if "words" in item:
+        return list(item["words"])
+    interests = item.get("interests") or []
+    return list(found.get((edition_id, item["paper_id"], interests[0]), [])) if interests else []

@@ -19,9 +19,10 @@ from newsletter.links import manage_path
 from newsletter.matching.labels import interests_as_typed
 from newsletter.models import Subscriber
 from newsletter.ratelimits import rate_limit_hit
+from newsletter.services import privacy
 from newsletter.services import subscriptions as subs
 from newsletter.services.first_digest import next_digest_at
-from newsletter.services.matching import interests_preview
+from newsletter.services.indexing import interests_preview
 from newsletter.services.subscriptions import digest_from_link
 from newsletter.tokens import Purpose, TokenExpired, TokenInvalid
 from papers.selectors import paper_list_public
@@ -186,7 +187,7 @@ def _erase(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.POST.get("confirm_erase") != "yes":
         messages.error(request, "Tick the box to confirm that you want all your data deleted.")
         return redirect(request.path)
-    subs.subscriber_erase(subscriber=subscriber)
+    privacy.subscriber_erase(subscriber=subscriber)
     return render(request, "newsletter/erased.html")
 
 
@@ -202,7 +203,7 @@ _MANAGE_ACTIONS: dict[str, Callable[[HttpRequest, Subscriber], HttpResponse]] = 
 @friendly_link_errors
 def export(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = subs.subscriber_from_link(purpose=Purpose.MANAGE, token=token)
-    data = json.dumps(subs.subscriber_export(subscriber=subscriber), indent=2, ensure_ascii=False)
+    data = json.dumps(privacy.subscriber_export(subscriber=subscriber), indent=2, ensure_ascii=False)
     response = HttpResponse(data, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="paperboy-my-data.json"'
     return response

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -22,7 +23,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from newsletter.services.curation import papers_feature, papers_hide, papers_merge
 from papers.models import Dump, Listing, Paper
 from papers.selectors import dumps_recent
 from papers.services import (
@@ -32,6 +32,8 @@ from papers.services import (
     dump_ingest,
     dump_reingest,
     paper_edit,
+    papers_flag,
+    papers_merge_records,
 )
 
 _MB = 1024 * 1024
@@ -132,6 +134,18 @@ class PaperAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # papers come from dumps
 
+    # What a flag or a merge does beyond the paper records. Papers knows nothing of its consumers: the
+    # newsletter's admin (newsletter/admin/papers.py) overrides these to carry them into editions not sent yet.
+    def papers_feature(self, *, paper_ids: list[int], featured: bool) -> int:
+        return papers_flag(paper_ids=paper_ids, featured=featured)
+
+    def papers_hide(self, *, paper_ids: list[int], hidden: bool) -> int:
+        return papers_flag(paper_ids=paper_ids, hidden=hidden)
+
+    def papers_merge(self, *, keep: Paper, duplicate: Paper) -> Paper:
+        with transaction.atomic():
+            return papers_merge_records(keep=keep, duplicate=duplicate)
+
     @admin.display(description="public page")
     def public_page(self, paper: Paper) -> str:
         if paper.is_hidden:
@@ -145,28 +159,28 @@ class PaperAdmin(admin.ModelAdmin):
         flags = {name: changes.pop(name) for name in ("is_featured", "is_hidden") if name in changes}
         paper_edit(paper=stored, changes=changes, editor=request.user)
         if "is_featured" in flags:
-            papers_feature(paper_ids=[obj.pk], featured=flags["is_featured"])
+            self.papers_feature(paper_ids=[obj.pk], featured=flags["is_featured"])
         if "is_hidden" in flags:
-            papers_hide(paper_ids=[obj.pk], hidden=flags["is_hidden"])
+            self.papers_hide(paper_ids=[obj.pk], hidden=flags["is_hidden"])
 
     @admin.action(description="Feature the selected papers (editor's picks)", permissions=["change"])
     def feature(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        n = papers_feature(paper_ids=list(queryset.values_list("pk", flat=True)), featured=True)
+        n = self.papers_feature(paper_ids=list(queryset.values_list("pk", flat=True)), featured=True)
         self.message_user(request, f"{n} paper{'s' * (n != 1)} featured.", messages.SUCCESS)
 
     @admin.action(description="Unfeature the selected papers", permissions=["change"])
     def unfeature(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        n = papers_feature(paper_ids=list(queryset.values_list("pk", flat=True)), featured=False)
+        n = self.papers_feature(paper_ids=list(queryset.values_list("pk", flat=True)), featured=False)
         self.message_user(request, f"{n} paper{'s' * (n != 1)} no longer featured.", messages.SUCCESS)
 
     @admin.action(description="Hide the selected papers (from pages and unsent digests)", permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        n = papers_hide(paper_ids=list(queryset.values_list("pk", flat=True)), hidden=True)
+        n = self.papers_hide(paper_ids=list(queryset.values_list("pk", flat=True)), hidden=True)
         self.message_user(request, f"{n} paper{'s' * (n != 1)} hidden.", messages.SUCCESS)
 
     @admin.action(description="Unhide the selected papers", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
-        n = papers_hide(paper_ids=list(queryset.values_list("pk", flat=True)), hidden=False)
+        n = self.papers_hide(paper_ids=list(queryset.values_list("pk", flat=True)), hidden=False)
         self.message_user(request, f"{n} paper{'s' * (n != 1)} visible again.", messages.SUCCESS)
 
     @admin.action(description="Merge the two selected records of the same paper", permissions=["change"])
@@ -187,7 +201,7 @@ class PaperAdmin(admin.ModelAdmin):
             }
             return TemplateResponse(request, "admin/papers/paper/merge.html", context)
         keep, duplicate = papers if str(papers[0].pk) == keep_id else papers[::-1]
-        papers_merge(keep=keep, duplicate=duplicate)
+        self.papers_merge(keep=keep, duplicate=duplicate)
         self.message_user(request, f"Merged paper #{duplicate.pk} into “{keep.title}” (#{keep.pk}).", messages.SUCCESS)
         return None
 

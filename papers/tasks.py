@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from papers import freshness, services
+from papers.signals import papers_added
 
 
 @shared_task(name="papers.tasks.dumps_scan")
@@ -18,9 +19,7 @@ def dumps_scan(folder: str | None = None) -> dict[str, int]:
     for result in results:
         summary[result.status] = summary.get(result.status, 0) + 1
     if any(result.created for result in results):
-        from newsletter.tasks import edition_prepare  # new papers: today's edition can take them now
-
-        edition_prepare.delay_on_commit()  # type: ignore[attr-defined]  # celery-types predates it
+        papers_added.send(sender=dumps_scan)  # new papers: the newsletter's edition can take them now
         if settings.PAPERBOY_EMBED_PAPERS:
             papers_embed.delay_on_commit()  # type: ignore[attr-defined]
     return summary

@@ -23,7 +23,7 @@ from django.db import models
 from django.test import Client
 
 from newsletter.models import Subscriber
-from newsletter.services.digests import digest_plan
+from newsletter.services.planning import digest_plan
 from newsletter.services.sending import deliveries_send
 from papers.models import Paper, validate_http_links
 from papers.parsers.urls import http_url
@@ -206,7 +206,7 @@ def test_the_edit_service_refuses_a_link_of_another_scheme(hostile_paper: Paper)
 
 def test_a_later_listing_replaces_a_stored_link_of_another_scheme(hostile_paper: Paper) -> None:
     from papers.parsers import ParsedPaper
-    from papers.services.ingestion import paper_enrich
+    from papers.services.upsert import paper_enrich
 
     item = ParsedPaper(title=hostile_paper.title, abstract="x", rank=1, links={"github": "https://github.com/org/repo"})
 
@@ -263,7 +263,7 @@ SITE_BUILT = {
     ("templates/newsletter/email/digest.html", "slots.manage_url"): SLOT,
     ("templates/newsletter/email/digest.html", "slots.unsubscribe_url"): SLOT,
     ("templates/newsletter/email/digest.html", "slots.view_url"): SLOT,
-    ("templates/newsletter/email/digest.html", "pick.url"): "services.matching: reverse('papers:detail')",
+    ("templates/newsletter/email/digest.html", "pick.url"): "services.indexing: reverse('papers:detail')",
     ("templates/newsletter/email/digest_paper.html", "url"): "links.absolute(paper.get_absolute_url())",
     ("templates/papers/_paper_card.html", "paper.get_absolute_url"): "this site's paper page",
     ("templates/papers/_search_hit.html", "paper.get_absolute_url"): "this site's paper page",
@@ -282,7 +282,7 @@ SITE_BUILT = {
     ("templates/newsletter/email/digest_paper.html", "not_for_me_url"): "links.feedback_url_with_slot + a slot",
     ("templates/newsletter/feedback.html", "target.paper.get_absolute_url"): "this site's paper page",
     ("templates/newsletter/feedback_problem.html", "back"): "request.path: this very page",
-    ("templates/newsletter/_feedback_paper.html", "paper.url"): "services.matching: reverse('papers:detail')",
+    ("templates/newsletter/_feedback_paper.html", "paper.url"): "services.indexing: reverse('papers:detail')",
     ("templates/newsletter/reader_archive.html", "feed_url"): SIGNED,
     ("templates/newsletter/reader_archive.html", "digest.view_url"): SIGNED,
     ("templates/newsletter/_archive_papers.html", "paper.url"): "links.absolute(paper.get_absolute_url())",

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from newsletter.admin import dashboard, editions, feedback, ledger, login, subscribers, uploads
+from newsletter.admin import dashboard, editions, feedback, ledger, login, papers, subscribers, uploads
 
-__all__ = ["dashboard", "editions", "feedback", "ledger", "login", "subscribers", "uploads"]
+__all__ = ["dashboard", "editions", "feedback", "ledger", "login", "papers", "subscribers", "uploads"]
 
 dashboard.install(admin.site)
 login.install(admin.site)
+papers.install(admin.site)
 uploads.install(admin.site)

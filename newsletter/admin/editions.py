@@ -19,11 +19,11 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from newsletter.admin import desk
+from newsletter.emails import TRANSIENT_ERRORS
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.selectors import edition_delivery_counts, edition_entries, edition_list_admin, subscriber_find
 from newsletter.services.curation import edition_preview, edition_preview_send, papers_hide
 from newsletter.services.editions import edition_approve, edition_feature, edition_hold, edition_move
-from newsletter.services.sending import TRANSIENT_ERRORS
 
 ENTRY_OPERATIONS = {"feature", "unfeature", "hide", "unhide", "up", "down", "top", "to"}
 

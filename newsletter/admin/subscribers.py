@@ -23,9 +23,10 @@ from django.utils.http import urlencode
 
 from newsletter.admin.history import subscriber_history
 from newsletter.models import Subscriber, Suppression
-from newsletter.selectors import edition_latest, interests_report, subscriber_recent_deliveries
+from newsletter.selectors import edition_latest, subscriber_recent_deliveries
 from newsletter.services.curation import subscriber_confirmation_resend
-from newsletter.services.subscriptions import subscriber_erase, subscriber_export
+from newsletter.services.edition_index import interests_report
+from newsletter.services.privacy import subscriber_erase, subscriber_export
 from newsletter.services.suppressions import email_suppress
 
 # Each export reads, and each erasure deletes, a subscriber's whole ledger: a bounded batch keeps the request

@@ -19,11 +19,11 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from newsletter import links
-from newsletter.emails import one_line
+from newsletter.emails import message_send, one_line
 from newsletter.models import ConfirmationRequest, Delivery, Edition, EditionPaper, Subscriber
+from newsletter.queueing import task_queue_on_commit
 from newsletter.services.edition_index import preview_shared
 from newsletter.services.rendering import RenderedDigest
-from newsletter.services.sending import message_send
 from papers.models import Paper
 from papers.services import papers_flag, papers_merge_records
 
@@ -165,11 +165,9 @@ def edition_preview_send(*, edition: Edition, subscriber: Subscriber, to: str) -
 
 def subscriber_confirmation_resend(*, subscriber: Subscriber) -> bool:
     """Queue a new confirmation email for a subscriber still waiting; False for anyone else."""
-    from newsletter import tasks  # tasks import the services
-
     if subscriber.status != Subscriber.Status.PENDING:
         return False
     with transaction.atomic():
         confirmation = ConfirmationRequest.objects.create(subscriber=subscriber)
-        tasks.confirmation_send.delay_on_commit(confirmation.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.confirmation_send", confirmation.pk)
     return True

@@ -13,7 +13,7 @@ machine for 287 papers; the planner builds it once per run). Now:
 The version is one aggregate query over the coverage's entries joined to their papers: how many, which (a sum
 of ids), the latest `Paper.updated_at` (which every edit, hide and unhide moves, see `papers_flag`), and the
 order and picks of the entries (for the renderer only: moving a pick must not rebuild the index).
-The plain way (`digest_preview` in services/digests.py) stays beside it; a test pins their equal results.
+The plain way (`digest_preview` in services/planning.py) stays beside it; a test pins their equal results.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from newsletter.matching import InterestError, PaperIndex, compile_interest
 from newsletter.matching.scoring import score_interest
 from newsletter.models import Edition, EditionPaper, Subscriber
+from newsletter.paper_indexes import acronyms_current, paper_index_build
+from newsletter.selectors import InterestRow, edition_latest, interests_top
 from newsletter.services.index_sharing import gc_paused, index_from_bytes, index_to_bytes
-from newsletter.services.matching import acronyms_current, paper_index_build, subscriber_picks
+from newsletter.services.indexing import subscriber_picks
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
 from papers.selectors import paper_texts
 
@@ -245,3 +247,13 @@ def interests_top_shared(*, limit: int, count: Callable[..., list[tuple[str, int
     top = count(limit=limit)
     _shared_set(key, top)
     return top
+
+
+def interests_report(*, limit: int = 50) -> tuple[Edition | None, list[InterestRow]]:
+    """The top interests, each with how many visible papers of the latest edition it matches (0: none)."""
+    top = interests_top_shared(limit=limit, count=interests_top)
+    edition = edition_latest()
+    if edition is None:
+        return None, [InterestRow(text, n, 0) for text, n in top]
+    counts = interest_match_counts(edition=edition, interests=[text for text, _ in top])  # built once, shared
+    return edition, [InterestRow(text, n, counts[text]) for text, n in top]

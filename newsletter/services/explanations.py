@@ -9,20 +9,14 @@ ledger rows hold only paper ids, scores and interests.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
-
-import orjson
-from django.db import connection
+from collections.abc import Iterable, Sequence
 
 from newsletter.matching import Explanation, PaperId
-from newsletter.models import Delivery, DigestExplanation, Edition
-from newsletter.services.staging import staged_copy
+from newsletter.models import DigestExplanation, Edition
+from newsletter.services import postgres
 
 # (paper id, interest text, words JSON, title segments JSON, snippet segments JSON, kind: "words" or "related")
 ExplanationRow = tuple[PaperId, str, str, str, str, str]
-
-_STAGING = "paperboy_explanation_staging"
 
 
 def explanation_rows(explained: Iterable[tuple[PaperId, str, Explanation]]) -> list[ExplanationRow]:
@@ -38,32 +32,18 @@ def explanations_store(*, edition: Edition, rows: Sequence[ExplanationRow]) -> N
     """Store the explanations of `edition`'s digests; a (paper, interest) pair already stored stays as it is."""
     if not rows:
         return
-    if connection.vendor != "postgresql":
-        DigestExplanation.objects.bulk_create(
-            [
-                DigestExplanation(edition=edition, paper_id=paper_id, interest=interest, words=json.loads(words),
-                                  title=json.loads(title), snippet=json.loads(snippet), kind=kind)
-                for paper_id, interest, words, title, snippet, kind in rows
-            ],
-            batch_size=2000,
-            ignore_conflicts=True,
-        )  # fmt: skip
+    if postgres.fast_paths_on():
+        postgres.explanations_copy(edition=edition, rows=rows)
         return
-    # PostgreSQL: COPY sends the JSON text as it is (an INSERT would adapt every value), then one INSERT with
-    # the conflict rule, as the ledger rows go in (digests._ledger_copy).
-    table = connection.ops.quote_name(DigestExplanation._meta.db_table)
-    with connection.cursor() as cursor:
-        staging = staged_copy(
-            cursor,
-            staging=_STAGING,
-            columns="paper_id bigint, interest text, words jsonb, title jsonb, snippet jsonb, kind varchar(8)",
-            rows=rows,
-        )
-        cursor.execute(
-            f"INSERT INTO {table} (edition_id, paper_id, interest, words, title, snippet, kind) "
-            f"SELECT %s, paper_id, interest, words, title, snippet, kind FROM {staging} ON CONFLICT DO NOTHING",
-            [edition.pk],
-        )
+    DigestExplanation.objects.bulk_create(
+        [
+            DigestExplanation(edition=edition, paper_id=paper_id, interest=interest, words=json.loads(words),
+                              title=json.loads(title), snippet=json.loads(snippet), kind=kind)
+            for paper_id, interest, words, title, snippet, kind in rows
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )  # fmt: skip
 
 
 def digest_explanations(*, edition_id: int) -> dict[tuple[int, str], Explanation]:
@@ -74,8 +54,8 @@ def digest_explanations(*, edition_id: int) -> dict[tuple[int, str], Explanation
 def digest_explanations_after(*, edition_id: int, after_id: int) -> tuple[dict[tuple[int, str], Explanation], int]:
     """The explanations stored for `edition_id` with an id above `after_id` (those a later plan run of the same
     edition added), and the highest id read (`after_id` if none)."""
-    if connection.vendor == "postgresql":
-        rows = _explanations_as_one_json(edition_id, after_id)
+    if postgres.fast_paths_on():
+        rows = postgres.explanations_as_one_json(edition_id, after_id)
     else:
         query = DigestExplanation.objects.filter(edition_id=edition_id, pk__gt=after_id)
         fields = ("pk", "paper_id", "interest", "words", "title", "snippet", "kind")
@@ -92,49 +72,3 @@ def digest_explanations_after(*, edition_id: int, after_id: int) -> tuple[dict[t
         )
         last = max(last, pk)
     return found, last
-
-
-def _explanations_as_one_json(edition_id: int, after_id: int) -> Iterator[tuple[int, int, str, Any]]:
-    """PostgreSQL: the three JSON columns as one array, decoded once per row (a send worker reads them all:
-    a few hundred thousand rows; Django's three JSON converters per row took twice as long)."""
-    table = connection.ops.quote_name(DigestExplanation._meta.db_table)
-    sql = (
-        f"SELECT id, paper_id, interest, json_build_array(words, title, snippet, kind)::text FROM {table} "
-        "WHERE edition_id = %s AND id > %s"
-    )
-    loads = orjson.loads  # the same values as json.loads for what PostgreSQL wrote, about 3x faster
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [edition_id, after_id])
-        while batch := cursor.fetchmany(10_000):
-            for pk, paper_id, interest, data in batch:
-                yield pk, paper_id, interest, loads(data)
-
-
-def delivery_item_words(*, deliveries: Sequence[Delivery]) -> list[list[list[str]]]:
-    """Per delivery, per item: the words found, as its digest showed them (those of the item's best interest).
-
-    Rows planned before explanations were stored per edition carry their own "words"; for the others, one
-    query reads the explanations of all of them. An item whose pair was not stored (past the papers a digest
-    explains, or merged into another paper) has no words.
-    """
-    wanted: dict[int, set[tuple[int, str]]] = {}
-    for delivery in deliveries:
-        for item in delivery.papers:
-            if "words" not in item and item.get("interests"):
-                wanted.setdefault(delivery.edition_id, set()).add((item["paper_id"], item["interests"][0]))
-    found: dict[tuple[int, int, str], list[str]] = {}
-    if wanted:
-        rows = DigestExplanation.objects.filter(
-            edition_id__in=wanted,
-            paper_id__in={paper for pairs in wanted.values() for paper, _ in pairs},
-            interest__in={interest for pairs in wanted.values() for _, interest in pairs},
-        ).values_list("edition_id", "paper_id", "interest", "words")
-        found = {(edition, paper, interest): words for edition, paper, interest, words in rows}
-    return [[_words_of(delivery.edition_id, item, found) for item in delivery.papers] for delivery in deliveries]
-
-
-def _words_of(edition_id: int, item: dict[str, Any], found: dict[tuple[int, int, str], list[str]]) -> list[str]:
-    if "words" in item:
-        return list(item["words"])
-    interests = item.get("interests") or []
-    return list(found.get((edition_id, item["paper_id"], interests[0]), [])) if interests else []

@@ -14,8 +14,10 @@ from typing import Any
 from django.utils import timezone
 
 from newsletter.matching import InterestError, PaperId, PaperIndex, compile_interest, parse_interest, parse_interests
-from newsletter.matching.percolation import Percolation, PercolationMemo, percolate_memo, percolation_explain
-from newsletter.services.matching import _preview_paper, paper_index_build
+from newsletter.matching.percolation import Percolation, PercolationMemo, percolate_memo
+from newsletter.matching.ranking import percolation_explain
+from newsletter.paper_indexes import paper_index_build
+from newsletter.services.indexing import preview_paper
 from papers.models import Paper
 from papers.selectors import papers_version
 
@@ -180,7 +182,7 @@ def _shown(result: Percolation[str], key: str, interests: list[str], bits: int, 
         if item.paper_id in wanted:
             match = next((m for text in interests if (m := match_explained(result, item.paper_id, text))), None)
             if match is not None:
-                shown.append(_preview_paper(match, titles))
+                shown.append(preview_paper(match, titles))
         if len(shown) >= EFFECT_PAPERS_SHOWN:
             break
     return shown

@@ -31,7 +31,7 @@ from newsletter.services.feedback_effects import (
     proposals_with_effects,
     window_index,
 )
-from newsletter.services.matching import _plans_bound
+from newsletter.services.indexing import plans_bound
 from papers.models import Paper
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def proposals_not_for_me(*, current: list[str], brought: list[str], paper: Paper
     """Edits of the interests that brought `paper` (those of `brought` the reader still has, else any of theirs
     that matches it now) that would have kept it out, each with its effect."""
     index = window_index(including=paper.pk)
-    _plans_bound(index)  # every candidate word is planned on the shared index: keep its memo bounded
+    plans_bound(index)  # every candidate word is planned on the shared index: keep its memo bounded
     memo = PercolationMemo(index=index)
     topical = [text for text in current if is_topical(text)]
     matching_now = _interests_matching(memo, topical, paper.pk)
@@ -106,7 +106,7 @@ def proposals_more_like_this(*, current: list[str], paper: Paper) -> list[Propos
     """New interests from the paper's own terms that none of the reader's interests matched, each of which
     would have caught this paper, with what else it would have brought."""
     index = window_index(including=paper.pk)
-    _plans_bound(index)
+    plans_bound(index)
     memo = PercolationMemo(index=index)
     matched = _matched_stems(memo, current, paper.pk)
     candidates = [term for term in _paper_terms(paper) if not {stem(w) for w in term.split()} & matched]

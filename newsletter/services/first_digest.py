@@ -15,10 +15,13 @@ from django.utils import timezone
 
 from newsletter.matching.percolation import PercolationMemo
 from newsletter.models import Edition, Subscriber
-from newsletter.services import digests
+from newsletter.paper_indexes import acronyms_current
+from newsletter.schedule import period_key, zone_of
+from newsletter.services import planning
 from newsletter.services.explanations import explanation_rows
 from newsletter.services.fusion import semantic_layer
-from newsletter.services.matching import ExplanationLog, acronyms_current
+from newsletter.services.indexing import ExplanationLog
+from newsletter.services.ledger import ledger_chunk_write
 from newsletter.services.sending import deliveries_send
 
 logger = logging.getLogger(__name__)
@@ -43,13 +46,13 @@ def _first_digest_plan(*, subscriber_id: int, at: datetime) -> list[int]:
     latest = Edition.objects.filter(status=Edition.Status.APPROVED, issue_date__lte=timezone.localdate(at)).first()
     if subscriber is None or latest is None:
         return []
-    covers_after_id = digests._window_start(Subscriber.Frequency.WEEKLY, latest)  # the recent papers: a week
-    _, index = digests._coverage_index(latest, covers_after_id, acronyms_current())
+    covers_after_id = planning._window_start(Subscriber.Frequency.WEEKLY, latest)  # the recent papers: a week
+    _, index = planning._coverage_index(latest, covers_after_id, acronyms_current())
     memo = PercolationMemo(index=index, semantic=semantic_layer(index=index))
-    row = digests._Due(subscriber.pk, list(subscriber.interests), subscriber.frequency, subscriber.timezone, None)
+    row = planning._Due(subscriber.pk, list(subscriber.interests), subscriber.frequency, subscriber.timezone, None)
     explained = ExplanationLog()
-    entries = digests._group_entries(rows=[row], memo=memo, at=at, explained=explained)
-    written = digests._chunk_write(
+    entries = planning._group_entries(rows=[row], memo=memo, at=at, explained=explained)
+    written = ledger_chunk_write(
         groups=[(covers_after_id, entries)], latest=latest, explanations=explanation_rows(explained.take())
     )
     logger.info("first digest of subscriber %s: %s", subscriber.pk, "planned" if written.pending_ids else "nothing")
@@ -59,14 +62,14 @@ def _first_digest_plan(*, subscriber_id: int, at: datetime) -> list[int]:
 def next_digest_at(*, subscriber: Subscriber, now: datetime | None = None) -> datetime:
     """When the reader's next scheduled digest goes out, in their own time zone: their hour on the next day
     (daily) or their weekday (weekly) of a later period than this one, which the first digest took."""
-    zone = digests._zone(subscriber.timezone)
+    zone = zone_of(subscriber.timezone)
     local = (now or timezone.now()).astimezone(zone)
-    this_period = digests.period_key(frequency=subscriber.frequency, local=local)
+    this_period = period_key(frequency=subscriber.frequency, local=local)
     for offset in range(1, 15):
         day = local.date() + timedelta(days=offset)
         if subscriber.frequency == Subscriber.Frequency.WEEKLY and day.weekday() != subscriber.weekday:
             continue
         slot = datetime.combine(day, time(subscriber.send_hour), tzinfo=zone)
-        if digests.period_key(frequency=subscriber.frequency, local=slot) != this_period:
+        if period_key(frequency=subscriber.frequency, local=slot) != this_period:
             return slot
     raise AssertionError("a later period starts within two weeks")  # pragma: no cover

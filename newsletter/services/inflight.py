@@ -162,7 +162,7 @@ class SendWindow:
 
     def _send_paced(self, message: EmailMessage) -> str | None:
         """Wait for the fleet's slot, send; after a 429, pause the fleet and offer the message again."""
-        from newsletter.services.sending import TransientSendError
+        from newsletter.emails import TransientSendError
 
         for attempt in itertools.count():
             try:

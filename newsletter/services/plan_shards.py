@@ -23,7 +23,8 @@ from datetime import datetime
 from django.db.models import Count, Max, Min
 
 from newsletter.models import Subscriber
-from newsletter.services.digests import PlanReport, digest_plan
+from newsletter.services.ledger import PlanReport
+from newsletter.services.planning import digest_plan
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The live preview's fused matcher and suggestions: what services.matching.interests_preview adds on top of the
+"""The live preview's fused matcher and suggestions: what services.indexing.interests_preview adds on top of the
 words, for the recent papers' index (PREVIEW_PAPERS).
 
 - **The fused matcher**: the preview index's stored paper vectors (one query per papers version, kept with

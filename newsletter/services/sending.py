@@ -10,95 +10,32 @@ doubt, and returns the rows after them (never attempted) to "pending". Nothing i
 
 from __future__ import annotations
 
-import gc
-import itertools
 import logging
-import random
-import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import timedelta
 from typing import Any
 
-import orjson
-import psycopg
-from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from anymail.exceptions import AnymailRecipientsRefused
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from psycopg import pq
 
 from newsletter import links
 from newsletter.addresses import email_normalize
+from newsletter.emails import TransientSendError, message_send
 from newsletter.mail_headers import message_id
-from newsletter.models import Delivery, Subscriber, Suppression, TrackingEvent
+from newsletter.models import Delivery, Suppression, TrackingEvent
 from newsletter.send_rate import send_rate
+from newsletter.services import postgres
 from newsletter.services.inflight import Outcome, SendWindow, claim_new, claim_window, in_flight_window
 from newsletter.services.rendering import DigestRenderer
+from newsletter.services.rendering.cache import gc_settle
 from newsletter.services.suppressions import email_suppress, suppressed_hashes_among
+from newsletter.services.timing import phase
 
 logger = logging.getLogger(__name__)
-
-
-class TransientSendError(Exception):
-    """The ESP or the network failed in a way that a later attempt may not (5xx, 429, timeout)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.status = status  # the HTTP status when the ESP answered (429: slow down, the whole fleet)
-
-
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientSendError, ConnectionError, TimeoutError)
-
-
-def classify_send_error(exc: Exception) -> Exception:
-    """Turn an ESP exception into TransientSendError when retrying can help; otherwise return it unchanged."""
-    if isinstance(exc, AnymailRecipientsRefused):
-        return exc
-    if isinstance(exc, AnymailRequestsAPIError):
-        status = exc.status_code
-        if status is None or status >= 500 or status == 429:
-            return TransientSendError(str(exc), retry_after=_retry_after(exc), status=status)
-        return exc
-    if isinstance(exc, AnymailAPIError) and isinstance(exc.__cause__, (ConnectionError, TimeoutError)):
-        return TransientSendError(str(exc))
-    if isinstance(exc, (ConnectionError, TimeoutError)):
-        return TransientSendError(str(exc))
-    return exc
-
-
-def message_send(message: EmailMessage, *, connection: Any = None) -> str | None:
-    """Send one message; return the ESP's message id when the backend reports one.
-
-    Raises TransientSendError for failures worth retrying; anything else (a refused recipient, a 4xx) as is.
-    """
-    try:
-        if connection is None:
-            message.send()
-        else:
-            connection.send_messages([message])
-    except Exception as exc:
-        classified = classify_send_error(exc)
-        if classified is exc:
-            raise
-        raise classified from exc
-    status = getattr(message, "anymail_status", None)
-    return getattr(status, "message_id", None) if status is not None else None
-
-
-def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, at least the ESP's Retry-After, never above the cap.
-
-    The cap stays below the broker's visibility timeout: a longer countdown would be redelivered early.
-    """
-    cap = settings.PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
-    backoff = min(cap, 30 * 2 ** max(attempts - 1, 0))
-    delay = random.uniform(backoff / 2, backoff)  # jitter, not security
-    return min(cap, max(delay, retry_after or 0))
 
 
 @dataclass
@@ -113,33 +50,22 @@ class SendReport:
 def deliveries_send(*, delivery_ids: list[int]) -> SendReport:
     """Send the pending deliveries among `delivery_ids`. Safe to run twice or concurrently."""
     report = _deliveries_send(delivery_ids)
-    _gc_settle()
+    gc_settle()  # the one garbage-collector policy: services/rendering/cache.py
     return report
-
-
-def _gc_settle() -> None:
-    """Collect the batch's garbage, then exempt what is left from later collections (gc.freeze).
-
-    A worker process keeps every renderer's shared parts (hundreds of thousands of blocks and explanations)
-    from batch to batch; each full collection walked all of them again: 17% of sending 30,000 digests, 6% once
-    they are frozen. What is frozen is still freed by reference counting when dropped (nothing there is
-    cyclic); the batch's own objects, gone by now, were collected first.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def _deliveries_send(delivery_ids: list[int]) -> SendReport:
     report = SendReport()
     window_size = in_flight_window()
     claim = claim_new(window=window_size)
-    claimed = _claim(delivery_ids, claim)
+    with phase("claim"):
+        claimed = _claim(delivery_ids, claim)
     if not claimed:
         return report
     refused = suppressed_hashes_among(emails=[d.subscriber.email for d in claimed])
     _renderers_refresh(claimed)
     links_at = links.reverse_state()
-    with _Stamper(claim) as stamper, _send_window(window_size) as window:
+    with Stamper(claim) as stamper, _send_window(window_size) as window:
         retry: list[tuple[Delivery, TransientSendError]] = []  # the ESP could not take these now
         unsent: list[Delivery] = []  # never handed over (the ESP was unwell): back to pending too
         for position, delivery in enumerate(claimed):
@@ -154,12 +80,16 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
                 stamper.stamp(delivery, Delivery.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
                 report.failed += 1
                 continue
-            retry += _outcomes_stamp(window.ready(), stamper, report)  # stamped before their slots are reused
+            with phase("waiting for a free slot"):
+                ready = window.ready()
+            retry += _outcomes_stamp(ready, stamper, report)  # stamped before their slots are reused
             if retry:  # the ESP is unwell: start nothing more, settle what is in flight, put the rest back
                 unsent = claimed[position:]
                 break
             window.submit(delivery, message)
-        retry += _outcomes_stamp(window.drain(), stamper, report)
+        with phase("waiting for the last in flight"):
+            last = window.drain()
+        retry += _outcomes_stamp(last, stamper, report)
         if retry:
             report.retry_ids = _release([d for d, _ in retry] + unsent, claim, str(retry[0][1]))
     return report
@@ -168,14 +98,20 @@ def _deliveries_send(delivery_ids: list[int]) -> SendReport:
 def _send_window(size: int) -> SendWindow:
     return SendWindow(
         size=size,
-        send=lambda message, esp: message_send(message, connection=esp),
+        send=_backend_send,
         rate=send_rate(),
         longest_wait=settings.PAPERBOY_SEND_THROTTLE_WAIT_SECONDS,
     )
 
 
+def _backend_send(message: AnymailMessage, esp: Any) -> str | None:
+    """One message handed to the ESP (on a window's thread: the phase is recorded from there)."""
+    with phase("backend"):
+        return message_send(message, connection=esp)
+
+
 def _outcomes_stamp(
-    outcomes: list[Outcome], stamper: _Stamper, report: SendReport
+    outcomes: list[Outcome], stamper: Stamper, report: SendReport
 ) -> list[tuple[Delivery, TransientSendError]]:
     """Stamp each message the ESP answered for; return those that failed transiently, with their error."""
     transient: list[tuple[Delivery, TransientSendError]] = []
@@ -204,8 +140,8 @@ def _outcomes_stamp(
 
 def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
     """Lock the pending rows among `delivery_ids` (skipping rows another batch holds), mark them ours, read them."""
-    if connection.vendor == "postgresql":
-        return _claim_returning(delivery_ids, claim)
+    if postgres.fast_paths_on():
+        return postgres.claim_returning(delivery_ids, claim)
     with transaction.atomic():
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
@@ -218,72 +154,6 @@ def _claim(delivery_ids: list[int], claim: str) -> list[Delivery]:
             status=Delivery.Status.SENDING, claim=claim, sending_at=timezone.now(), attempts=F("attempts") + 1
         )
     return list(Delivery.objects.filter(pk__in=ids).select_related("subscriber", "edition").order_by("pk"))
-
-
-# What sending reads of a claimed row and its subscriber; the other fields stay deferred (loaded if touched).
-# In the models' field order, as Model.from_db() takes them.
-_CLAIMED_DELIVERY = tuple(
-    field.attname
-    for field in Delivery._meta.concrete_fields
-    if field.attname
-    in {"id", "status", "claim", "attempts", "papers", "edition_id", "covers_after_id", "subscriber_id"}
-)
-_CLAIMED_SUBSCRIBER = tuple(
-    field.attname
-    for field in Subscriber._meta.concrete_fields
-    if field.attname in {"id", "email", "status", "interests", "interest_labels", "link_nonce"}
-)
-
-
-def _claim_returning(delivery_ids: list[int], claim: str) -> list[Delivery]:
-    """PostgreSQL: the same lock (FOR UPDATE SKIP LOCKED), claim and read as one UPDATE ... RETURNING.
-
-    The ORM path took five round trips and built three full models per row, every column converted:
-    about 250 µs per message, a quarter of the whole send. Rows come back with the fields sending reads.
-    """
-    params: list[Any] = [Delivery.Status.SENDING, claim, timezone.now(), list(delivery_ids), Delivery.Status.PENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(claim_sql(), params)
-        rows = sorted(cursor.fetchall())
-    return [_claimed(row) for row in rows]
-
-
-@cache
-def claim_sql() -> str:
-    """The claim's UPDATE ... RETURNING: params status, claim, sending_at, ids, and the status claimed from.
-
-    The rows are found by primary key only and their status checked. Written as an index condition, the
-    status let PostgreSQL's planner (its statistics taken while few rows were pending) AND the ids with the
-    whole partial index of pending rows: a million entries read per claim early in a large run, which made
-    a claim's share of a digest twice what it is at a tenth of the size.
-    """
-    quote = connection.ops.quote_name
-    table, subscribers = quote(Delivery._meta.db_table), quote(Subscriber._meta.db_table)
-    returning = [f"d.{quote(name)}" for name in _CLAIMED_DELIVERY] + [
-        f"s.{quote(name)}" for name in _CLAIMED_SUBSCRIBER
-    ]
-    return (
-        f"UPDATE {table} AS d SET status = %s, claim = %s, sending_at = %s, attempts = d.attempts + 1 "
-        f"FROM {subscribers} AS s WHERE s.id = d.subscriber_id AND d.id IN ("
-        f"SELECT id FROM {table} WHERE id = ANY(%s) AND (status = %s) IS TRUE FOR UPDATE SKIP LOCKED) "
-        f"RETURNING {', '.join(returning)}"
-    )
-
-
-def _claimed(row: tuple[Any, ...]) -> Delivery:
-    """A Delivery and its Subscriber from one RETURNING row, JSON decoded as the fields themselves do."""
-    split = len(_CLAIMED_DELIVERY)
-    values, subscriber_values = list(row[:split]), list(row[split:])
-    # JSON arrives as text (Django's jsonb loader). The fields would decode it with json.loads and no custom
-    # decoder; orjson gives the same values for JSON that PostgreSQL stored, about 3x faster (26 picks a digest).
-    values[_CLAIMED_DELIVERY.index("papers")] = orjson.loads(values[_CLAIMED_DELIVERY.index("papers")])
-    for name in ("interests", "interest_labels"):
-        at = _CLAIMED_SUBSCRIBER.index(name)
-        if subscriber_values[at] is not None:  # labels are NULL on rows written in bulk without them
-            subscriber_values[at] = orjson.loads(subscriber_values[at])
-    delivery = Delivery.from_db(connection.alias, _CLAIMED_DELIVERY, values)
-    delivery.subscriber = Subscriber.from_db(connection.alias, _CLAIMED_SUBSCRIBER, subscriber_values)
-    return delivery
 
 
 _renderers: dict[tuple[int, int | None], DigestRenderer] = {}
@@ -307,9 +177,10 @@ def _renderers_refresh(claimed: list[Delivery]) -> None:
 
 
 def _digest_message(delivery: Delivery, links_at: tuple[str, str]) -> AnymailMessage:
-    rendered = renderer_for(delivery).render(
-        delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers, links_at=links_at
-    )
+    with phase("render"):
+        rendered = renderer_for(delivery).render(
+            delivery_id=delivery.pk, subscriber=delivery.subscriber, items=delivery.papers, links_at=links_at
+        )
     message = AnymailMessage(
         subject=rendered.subject,
         body=rendered.text,
@@ -323,61 +194,47 @@ def _digest_message(delivery: Delivery, links_at: tuple[str, str]) -> AnymailMes
     return message
 
 
-class _Stamper:
+class Stamper:
     """Records each message's outcome at once (autocommit), guarded by the batch's claim so a late stamp never
     overwrites a row that recovery or another batch has settled since.
 
-    One UPDATE by primary key per message, committed before the next message is handed to the backend: after
-    a crash only the message in flight is in doubt. On PostgreSQL it runs as a statement prepared once per
-    database session, executed straight through libpq (psycopg's `pgconn`): no parse and plan per message,
-    and none of the cursor's per-call Python (half of a stamp's client time). Errors are still raised as
-    Django's. Commits need not wait for the disk flush (synchronous_commit off): a killed worker loses
-    nothing, since the commit reached the server; only a crash of the database server itself could lose the
-    last stamps, and recovery treats those rows as in doubt.
+    One UPDATE by primary key per message (or one for all the answers that arrived together: stamp_sent),
+    committed before their slots in the send window are reused: after a crash only the W messages in flight
+    are in doubt. On PostgreSQL the UPDATE is prepared once per database
+    session and run through libpq (services.postgres.Stamps); elsewhere it is the ORM's update().
     """
 
     def __init__(self, claim: str) -> None:
         self.claim = claim
-        self._cursor: psycopg.Cursor[Any] | None = None
-        self._direct: _DirectStatements | None = None
-        self._direct_sql: dict[bool, str] = {}
+        self._fast: postgres.Stamps | None = None
 
-    def __enter__(self) -> _Stamper:
-        if connection.vendor == "postgresql":
-            connection.ensure_connection()
-            self._cursor = psycopg.Cursor(connection.connection)
-            with connection.wrap_database_errors:
-                self._cursor.execute("SET synchronous_commit TO off", prepare=False)
-            self._direct = _DirectStatements(connection.connection)
-            self._direct_sql = {sent: _stamp_sql(connection.vendor, sent=sent, numbered=True) for sent in (False, True)}
+    def __enter__(self) -> Stamper:
+        if postgres.fast_paths_on():
+            self._fast = postgres.Stamps()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        cursor, self._cursor, self._direct = self._cursor, None, None
-        if cursor is None:
-            return
-        try:
-            with connection.wrap_database_errors:
-                cursor.execute("RESET synchronous_commit", prepare=False)  # other work waits for the flush
-        except Exception:
-            if exc_type is None:  # otherwise the batch's own error (a lost connection, say) is the one to raise
-                raise
-        finally:
-            cursor.close()
+        fast, self._fast = self._fast, None
+        if fast is not None:
+            fast.close(raising=exc_type is None)
 
     def stamp(self, delivery: Delivery, status: str, *, message_id: str = "", error: str = "") -> None:
+        with phase("stamp"):
+            self._stamp(delivery, status, message_id=message_id, error=error)
+
+    def _stamp(self, delivery: Delivery, status: str, *, message_id: str, error: str) -> None:
         sent = status == Delivery.Status.SENT
-        values: list[Any] = [status, error[:2000], message_id[:255]]
-        if sent:
-            values.append(timezone.now())
-        values += [delivery.pk, self.claim, Delivery.Status.SENDING]
-        if self._direct is not None:
-            self._direct.execute(self._direct_sql[sent], values)
+        if self._fast is not None:
+            values: list[Any] = [status, error[:2000], message_id[:255]]
+            if sent:
+                values.append(timezone.now())
+            values += [delivery.pk, self.claim, Delivery.Status.SENDING]
+            self._fast.stamp(values, sent=sent)
             return
+        outcome: dict[str, Any] = {"status": status, "error": error[:2000], "esp_message_id": message_id[:255]}
         if sent:
-            values[3] = connection.ops.adapt_datetimefield_value(values[3])
-        with connection.cursor() as cursor:
-            cursor.execute(_stamp_sql(connection.vendor, sent=sent), values)
+            outcome["sent_at"] = timezone.now()
+        Delivery.objects.filter(pk=delivery.pk, claim=self.claim, status=Delivery.Status.SENDING).update(**outcome)
 
     def stamp_sent(self, sent: list[tuple[Delivery, str]]) -> None:
         """Stamp the messages the ESP accepted (delivery, its message id), all that arrived since the last stamp.
@@ -385,117 +242,12 @@ class _Stamper:
         With many in flight, answers arrive together: on PostgreSQL one UPDATE stamps them all (one round
         trip, one commit), before any of their slots is reused, so a stamp is as immediate as one per message.
         """
-        if len(sent) == 1 or self._direct is None:
+        if len(sent) == 1 or self._fast is None:
             for delivery, message_id in sent:
                 self.stamp(delivery, Delivery.Status.SENT, message_id=message_id)
             return
-        ids = "{" + ",".join(str(delivery.pk) for delivery, _ in sent) + "}"
-        message_ids = "{" + ",".join(_array_text(message_id[:255]) for _, message_id in sent) + "}"
-        self._direct.execute(_stamp_sent_many_sql(), [ids, message_ids, timezone.now(), self.claim])
-
-
-_statement_numbers = itertools.count()
-_COMMAND_OK = pq.ExecStatus.COMMAND_OK
-
-
-class _DirectStatements:
-    """Runs one-row writes through libpq itself, each statement prepared once per database session.
-
-    Values go as text (str, int or an aware datetime); the server types them from the statement. With
-    DATABASE_PREPARED_STATEMENTS off (a pooler that cannot keep them) each runs unnamed, parsed every time.
-    """
-
-    _prepared: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[str, bytes]] = weakref.WeakKeyDictionary()
-
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        """Made once per batch: one query checks which of this session's statements are still there."""
-        self._raw = raw
-        self._pgconn = raw.pgconn
-        self._db = connections[DEFAULT_DB_ALIAS]  # the wrapper of `raw`, looked up once, not per statement
-        self._encoding = raw.info.encoding
-        self._names: dict[str, bytes] | None = None
-        if raw.prepare_threshold is not None:
-            self._names = self._prepared.setdefault(raw, {})
-            if self._names:
-                self._forget_deallocated()
-
-    def _forget_deallocated(self) -> None:
-        """psycopg sends DEALLOCATE ALL after a rolled-back transaction that prepared statements of its own."""
-        assert self._names is not None
-        with connection.wrap_database_errors, self._raw.cursor() as cursor:
-            cursor.execute("SELECT name FROM pg_prepared_statements", prepare=False)
-            there = {name.encode() for (name,) in cursor.fetchall()}
-        for sql, name in list(self._names.items()):
-            if name not in there:
-                del self._names[sql]
-
-    def execute(self, sql: str, values: list[Any]) -> None:
-        """Errors are raised as Django's; the wrapper that turns them is entered only when one comes (a stamp a
-        message: its per-call cost showed)."""
-        encoding = self._encoding
-        # timestamptz input: ISO 8601 with its offset
-        params = [v.isoformat().encode() if isinstance(v, datetime) else str(v).encode(encoding) for v in values]
-        try:
-            if self._names is None:
-                result = self._pgconn.exec_params(sql.encode(encoding), params)
-            else:
-                result = self._pgconn.exec_prepared(self._names.get(sql) or self._name(sql), params)
-            if result.status != _COMMAND_OK:
-                raise psycopg.errors.error_from_result(result, encoding=encoding)
-        except Exception:
-            with self._db.wrap_database_errors:
-                raise
-
-    def _name(self, sql: str) -> bytes:
-        assert self._names is not None
-        name = self._names.get(sql)
-        if name is None:
-            name = f"paperboy_direct_{next(_statement_numbers)}".encode()  # psycopg's own are _pg3_N
-            result = self._raw.pgconn.prepare(name, sql.encode(self._encoding))
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise psycopg.errors.error_from_result(result, encoding=self._encoding)
-            self._names[sql] = name
-        return name
-
-
-def _array_text(value: str) -> str:
-    """One element of a PostgreSQL text array literal, quoted."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-@cache
-def _stamp_sent_many_sql() -> str:
-    """PostgreSQL: stamp rows sent, by id with their message ids ($1, $2 arrays), at $3, guarded by claim $4."""
-    quote = connection.ops.quote_name
-    return (
-        f"UPDATE {quote(Delivery._meta.db_table)} AS d SET status = 'sent', error = '', esp_message_id = v.message_id, "
-        "sent_at = $3 FROM unnest($1::bigint[], $2::text[]) AS v(id, message_id) "
-        "WHERE d.id = v.id AND (d.claim = $4 AND d.status = 'sending') IS TRUE"
-    )
-
-
-@cache
-def _stamp_sql(vendor: str, *, sent: bool, numbered: bool = False) -> str:
-    """UPDATE delivery SET status, error, esp_message_id[, sent_at] WHERE id, claim, status (quoted per vendor).
-
-    `numbered`: PostgreSQL's own $1, $2, ... placeholders (for libpq), not the DB-API's %s.
-    """
-    fields = {field.name: field for field in Delivery._meta.concrete_fields}
-    column = {name: connection.ops.quote_name(field.column or name) for name, field in fields.items()}
-    assigned = ["status", "error", "esp_message_id", *(["sent_at"] if sent else [])]
-    sets = ", ".join(f"{column[name]} = %s" for name in assigned)
-    guard = f"{column['claim']} = %s AND {column['status']} = %s"
-    if vendor == "postgresql":
-        # Found by primary key, the guard only checked. Written as an index condition, PostgreSQL's planner
-        # took a claim id it had no statistics for as rare and scanned the whole batch through the claim
-        # index for every stamp (1 ms of server time per message, growing with the batch).
-        guard = f"({guard}) IS TRUE"
-    where = f"{column['id']} = %s AND {guard}"
-    sql = f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} SET {sets} WHERE {where}"
-    if numbered:
-        pieces = sql.split("%s")
-        sql = pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
-    return sql
+        with phase("stamp"):
+            self._fast.stamp_sent_many(sent, claim=self.claim)
 
 
 def _release(rest: list[Delivery], claim: str, error: str) -> list[int]:
@@ -558,12 +310,3 @@ def _settle_from_tracking(rows: list[Delivery]) -> int:
             )
             row.status = Delivery.Status.SENT
     return settled
-
-
-def _retry_after(exc: AnymailRequestsAPIError) -> float | None:
-    response = exc.response
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

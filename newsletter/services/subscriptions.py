@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,19 +17,16 @@ from django.utils import timezone
 
 from newsletter import links
 from newsletter.addresses import email_normalize
-from newsletter.emails import make_message
-from newsletter.feedback_selectors import subscriber_feedback_export
+from newsletter.emails import make_message, message_send
 from newsletter.mail_headers import subscriber_list_headers
 from newsletter.matching.labels import interests_as_typed
-from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber, Suppression
+from newsletter.models import ConfirmationRequest, Delivery, SignupRequest, Subscriber
+from newsletter.queueing import task_queue_on_commit
 from newsletter.ratelimits import rate_limit_hit
-from newsletter.services.explanations import delivery_item_words
-from newsletter.services.sending import message_send
 from newsletter.services.subscriber_events import Kind, subscriber_event_record
 from newsletter.services.suppressions import (
     email_is_suppressed,
     email_refuses_signup,
-    email_suppress,
     email_unsuppress_erased,
 )
 from newsletter.tokens import Purpose, TokenInvalid, token_read
@@ -73,8 +69,6 @@ class SubscribeRequest:
 
 def subscription_request(*, request: SubscribeRequest) -> None:
     """Accept the subscribe form: the same counter, the same insert and the same queued task for every address."""
-    from newsletter import tasks  # tasks import this module
-
     email = email_normalize(request.email)
     limited = rate_limit_hit(
         scope="confirm-address", key=email, limit=settings.PAPERBOY_CONFIRMATIONS_PER_ADDRESS, window_seconds=300
@@ -93,7 +87,7 @@ def subscription_request(*, request: SubscribeRequest) -> None:
             consent_text=request.consent_text,
             rate_limited=limited,
         )
-        tasks.signup_process.delay_on_commit(signup.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.signup_process", signup.pk)
 
 
 def signup_process(*, signup_id: int) -> None:
@@ -125,8 +119,6 @@ def signup_process(*, signup_id: int) -> None:
 
 
 def _subscription_request_store(*, email: str, request: SubscribeRequest) -> None:
-    from newsletter import tasks  # tasks import this module
-
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().filter(email=email).first()
         if subscriber is not None and subscriber.status in (
@@ -134,7 +126,7 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             Subscriber.Status.PAUSED,
         ):
             # Already subscribed: never change their settings from an anonymous form; mail them their link.
-            tasks.manage_link_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
+            task_queue_on_commit("newsletter.tasks.manage_link_send", subscriber.pk)
             return
         if subscriber is None:  # a new address: its row starts with this request's settings and consent
             subscriber = Subscriber(email=email)
@@ -156,7 +148,7 @@ def _subscription_request_store(*, email: str, request: SubscribeRequest) -> Non
             consent_ip=request.ip,
             consent_text=request.consent_text,
         )
-        tasks.confirmation_send.delay_on_commit(confirmation.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.confirmation_send", confirmation.pk)
 
 
 def confirmation_from_link(*, token: str, lock: bool = False) -> ConfirmationRequest:
@@ -206,10 +198,8 @@ def subscriber_confirm(*, token: str) -> Subscriber:
 
 def _first_digest_queue(*, subscriber: Subscriber) -> None:
     """A new reader's first digest goes out at once (see services/first_digest.py), once this commits."""
-    from newsletter import tasks  # tasks import this module
-
     if subscriber.last_edition_id is None:
-        tasks.first_digest_send.delay_on_commit(subscriber.pk)  # type: ignore[attr-defined]  # celery-types lags
+        task_queue_on_commit("newsletter.tasks.first_digest_send", subscriber.pk)
 
 
 def confirmation_preferences(*, confirmation: ConfirmationRequest) -> Preferences | None:
@@ -281,38 +271,6 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, cause: str = "their unsubs
         logger.info("subscriber %s unsubscribed", subscriber.pk)
 
 
-def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
-    """Everything Paperboy holds about the subscriber, as JSON-ready data (GDPR art. 15 and 20)."""
-    return {
-        "email": subscriber.email,
-        "status": subscriber.status,
-        "interests": interests_as_typed(subscriber.interests, subscriber.interest_labels),
-        "frequency": subscriber.frequency,
-        "weekday": subscriber.get_weekday_display() if subscriber.frequency == "weekly" else None,
-        "send_hour": subscriber.send_hour,
-        "timezone": subscriber.timezone,
-        "subscribed_at": _iso(subscriber.created_at),
-        "confirmed_at": _iso(subscriber.confirmed_at),
-        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
-        "consent": {
-            "given_at": _iso(subscriber.consent_at),
-            "ip": subscriber.consent_ip,
-            "wording": subscriber.consent_text,
-        },
-        "deliveries": _deliveries_export(subscriber),
-        "feedback": subscriber_feedback_export(subscriber_id=subscriber.pk),
-        "exported_at": _iso(timezone.now()),
-    }
-
-
-def subscriber_erase(*, subscriber: Subscriber) -> None:
-    """Delete every row about the subscriber; keep only a keyed hash so the address is never mailed again."""
-    with transaction.atomic():
-        email_suppress(email=subscriber.email, reason=Suppression.Reason.ERASED)
-        subscriber.delete()
-    logger.info("a subscriber's data was erased on request")
-
-
 def confirmation_send(*, confirmation_id: int) -> bool:
     """Send the double opt-in email; False (and nothing sent) if the request is spent or the address suppressed."""
     confirmation = (
@@ -368,32 +326,6 @@ def manage_link_send(*, subscriber_id: int) -> bool:
     return True
 
 
-def _deliveries_export(subscriber: Subscriber) -> list[dict[str, Any]]:
-    from papers.models import Paper
-
-    deliveries = list(subscriber.deliveries.order_by("created_at"))
-    paper_ids = {item["paper_id"] for delivery in deliveries for item in delivery.papers}
-    titles = dict(Paper.objects.filter(pk__in=paper_ids).values_list("pk", "title"))
-    words = delivery_item_words(deliveries=deliveries)
-    return [
-        {
-            "period": delivery.period,
-            "status": delivery.status,
-            "sent_at": _iso(delivery.sent_at),
-            "papers": [
-                {
-                    "title": titles.get(item["paper_id"], ""),
-                    "score": item["score"],
-                    "interests": item["interests"],
-                    "matched_words": item_words,
-                }
-                for item, item_words in zip(delivery.papers, delivery_words, strict=True)
-            ],
-        }
-        for delivery, delivery_words in zip(deliveries, words, strict=True)
-    ]
-
-
 def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None:
     if list(preferences.interests) != list(subscriber.interests or []):
         _interest_vectors_queue(interests=list(preferences.interests))
@@ -412,10 +344,4 @@ def _apply_preferences(subscriber: Subscriber, preferences: Preferences) -> None
 def _interest_vectors_queue(*, interests: list[str]) -> None:
     """The vectors of interests the planner has not seen are computed now, in a task, not at planning time."""
     if settings.PAPERBOY_EMBED_PAPERS and interests:
-        from newsletter.tasks import interest_vectors_compute  # tasks import the services
-
-        interest_vectors_compute.delay_on_commit(interests)  # type: ignore[attr-defined]
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
+        task_queue_on_commit("newsletter.tasks.interest_vectors_compute", interests)

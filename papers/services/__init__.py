@@ -13,14 +13,12 @@ from papers.services.embedding import papers_embed
 from papers.services.ingestion import (
     DumpIngestResult,
     IngestStatus,
-    PaperOutcome,
     dump_files_in,
     dump_ingest,
     dump_ingest_file,
     dumps_scan,
-    paper_enrich,
-    papers_upsert,
 )
+from papers.services.upsert import PaperOutcome, paper_enrich, papers_upsert
 
 __all__ = [
     "DumpIngestResult",

@@ -13,9 +13,9 @@ from django.test import Client
 from newsletter.models import Edition, EditionPaper
 from newsletter.services import edition_index
 from newsletter.services.curation import _personal_links_disabled, edition_preview, papers_hide
-from newsletter.services.digests import digest_preview
 from newsletter.services.edition_index import coverage_index, coverage_of, digest_preview_cached, edition_index_forget
 from newsletter.services.editions import edition_move
+from newsletter.services.planning import digest_preview
 from tests.newsletter.conftest import subscriber_create
 
 pytestmark = pytest.mark.django_db
@@ -162,7 +162,7 @@ def test_the_interests_report_counts_from_the_kept_index(
 
 def test_an_index_loaded_from_bytes_matches_as_the_built_one(edition: Edition) -> None:
     from newsletter.services.index_sharing import index_from_bytes, index_to_bytes
-    from newsletter.services.matching import interest_matches, subscriber_picks
+    from newsletter.services.indexing import interest_matches, subscriber_picks
 
     built = coverage_index(coverage=coverage_of(edition=edition))
     loaded = index_from_bytes(index_to_bytes(built), acronyms=built.acronyms)

@@ -11,8 +11,8 @@ from django.test import Client
 
 from newsletter.models import Delivery, Edition, EditionPaper
 from newsletter.services.curation import papers_feature, papers_merge
-from newsletter.services.digests import digest_preview
 from newsletter.services.editions import edition_prepare
+from newsletter.services.planning import digest_preview
 from papers.models import Dump, Listing, Paper
 from papers.services import dump_ingest, paper_edit
 from tests.admin.conftest import messages_of

@@ -20,8 +20,8 @@ from playwright.sync_api import Page, expect
 
 from newsletter.models import Delivery, Edition, Feedback, InterestEdit, Subscriber
 from newsletter.services import sending
-from newsletter.services.digests import digest_plan, digest_preview
 from newsletter.services.editions import edition_prepare
+from newsletter.services.planning import digest_plan, digest_preview
 from newsletter.services.sending import deliveries_send
 from papers.models import Paper
 from papers.services import dump_ingest_file

@@ -18,8 +18,8 @@ from django.core import mail
 from django.test import Client
 
 from newsletter.models import Edition, Subscriber
-from newsletter.services.digests import digest_plan
 from newsletter.services.editions import edition_prepare
+from newsletter.services.planning import digest_plan
 from newsletter.services.sending import deliveries_send
 from newsletter.services.subscriptions import manage_link_send
 from tests.factories import paper_create

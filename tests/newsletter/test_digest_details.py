@@ -24,8 +24,8 @@ from newsletter.digest_wording import listings_label, shown_count, words_distinc
 from newsletter.matching.labels import interest_labels
 from newsletter.models import Delivery, DigestExplanation, Edition, Subscriber
 from newsletter.plain_text import wrapped
-from newsletter.services.digests import digest_plan
 from newsletter.services.first_digest import next_digest_at
+from newsletter.services.planning import digest_plan
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.sending import deliveries_send
 from tests.newsletter.conftest import links_in_last_email, path_of

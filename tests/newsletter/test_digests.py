@@ -11,9 +11,10 @@ from kombu.exceptions import OperationalError
 
 from newsletter import tasks
 from newsletter.models import Delivery, DigestExplanation, Edition, EditionPaper, Subscriber
-from newsletter.services import digests
-from newsletter.services.digests import digest_plan, subscribers_due
+from newsletter.schedule import subscribers_due
+from newsletter.services import planning
 from newsletter.services.editions import edition_approve, edition_prepare
+from newsletter.services.planning import digest_plan
 from papers.models import Paper
 from papers.services import dump_ingest
 from tests.factories import seed_dump
@@ -184,7 +185,7 @@ def test_due_subscribers_are_found_with_one_condition_per_zone_not_per_subscribe
 
 def _readers_in_chunks_of_two(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
     """`count` subscribers due, whom planning writes two at a time."""
-    monkeypatch.setattr(digests, "PLAN_CHUNK", 2)
+    monkeypatch.setattr(planning, "PLAN_CHUNK", 2)
     for n in range(count):
         subscriber_create(f"reader{n}@example.org", ["in-context learning"])
 
@@ -208,8 +209,8 @@ def test_each_chunk_of_the_ledger_is_handed_on_once_committed(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_first_chunks_are_small_so_sending_starts_early(edition: Edition, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(digests, "PLAN_FIRST_CHUNK", 1)
-    monkeypatch.setattr(digests, "PLAN_CHUNK", 4)
+    monkeypatch.setattr(planning, "PLAN_FIRST_CHUNK", 1)
+    monkeypatch.setattr(planning, "PLAN_CHUNK", 4)
     for n in range(10):
         subscriber_create(f"reader{n}@example.org", ["in-context learning"])
     handed: list[list[int]] = []

@@ -9,11 +9,12 @@ from django.db import connection
 
 from newsletter.matching import Explanation
 from newsletter.models import Delivery, DigestExplanation, Edition
-from newsletter.selectors import delivered_papers
-from newsletter.services import rendering
-from newsletter.services.digests import _coverage_index, digest_plan
-from newsletter.services.explanations import delivery_item_words, digest_explanations
-from newsletter.services.matching import acronyms_current, interest_matches
+from newsletter.paper_indexes import acronyms_current
+from newsletter.selectors import delivered_papers, delivery_item_words
+from newsletter.services.explanations import digest_explanations
+from newsletter.services.indexing import interest_matches
+from newsletter.services.planning import _coverage_index, digest_plan
+from newsletter.services.rendering import renderer as rendering
 from newsletter.services.sending import renderer_for
 from tests.newsletter.conftest import subscriber_create
 

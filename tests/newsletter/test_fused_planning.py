@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from newsletter.matching.fusion import FEATURES, FusionModel
 from newsletter.models import Delivery, DigestExplanation, InterestVector, Subscriber
 from newsletter.services import fusion
-from newsletter.services.digests import digest_plan
 from newsletter.services.editions import edition_prepare
-from newsletter.services.matching import interest_vectors_compute
+from newsletter.services.indexing import interest_vectors_compute
+from newsletter.services.planning import digest_plan
 from papers.models import Paper, PaperVector
 from tests.newsletter.conftest import subscriber_create
 from tests.newsletter.test_fused_matching import ON_TOPIC, _ingest_and_embed

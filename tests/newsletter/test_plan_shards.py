@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from newsletter import tasks
 from newsletter.models import Delivery, Subscriber
-from newsletter.services.digests import digest_plan
 from newsletter.services.plan_shards import Shard, digest_plan_shard, plan_shards
+from newsletter.services.planning import digest_plan
 from tests.newsletter.conftest import subscriber_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("edition")]

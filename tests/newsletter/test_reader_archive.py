@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from newsletter import links
 from newsletter.models import Delivery, Edition, Feedback, Subscriber
-from newsletter.services.digests import digest_plan
 from newsletter.services.editions import edition_prepare
+from newsletter.services.planning import digest_plan
+from newsletter.services.privacy import subscriber_erase
 from newsletter.services.reader_archive import ArchivedDigest, archive_digests
 from newsletter.services.sending import deliveries_send
-from newsletter.services.subscriptions import subscriber_erase, subscriber_unsubscribe
+from newsletter.services.subscriptions import subscriber_unsubscribe
 from newsletter.tokens import Purpose, token_make, token_read
 from papers.models import Paper
 from papers.services import dump_ingest

@@ -21,10 +21,11 @@ from newsletter.models import Delivery, Edition, Feedback, InterestEdit, Subscri
 from newsletter.services import feedback as fb
 from newsletter.services import feedback_effects as effects
 from newsletter.services import feedback_proposals as proposals
-from newsletter.services.digests import digest_plan
+from newsletter.services.planning import digest_plan
+from newsletter.services.privacy import subscriber_erase
 from newsletter.services.rendering import DigestRenderer
 from newsletter.services.sending import deliveries_send
-from newsletter.services.subscriptions import subscriber_erase, subscriber_unsubscribe
+from newsletter.services.subscriptions import subscriber_unsubscribe
 from newsletter.tokens import Purpose, token_make, token_read
 from papers.models import Paper
 from tests.newsletter.conftest import path_of, subscriber_create
@@ -312,7 +313,7 @@ def test_the_admin_shows_which_papers_readers_reject_most_per_interest(client: C
 def test_a_digest_previewed_by_an_editor_links_nowhere_it_could_record(client: Client, edition: Edition) -> None:
     """The admin's preview renders with delivery id 0: its feedback links name no digest and do nothing."""
     subscriber = subscriber_create("reader@example.org", list(INTERESTS))
-    from newsletter.services.digests import digest_preview
+    from newsletter.services.planning import digest_preview
 
     rendered = digest_preview(edition=edition, subscriber=subscriber)
     assert rendered is not None
@@ -335,7 +336,7 @@ def test_a_paper_from_a_digest_older_than_the_window_still_gets_proposals(editio
 
 
 def test_a_readers_data_export_holds_their_feedback_and_erasing_deletes_it(edition: Edition) -> None:
-    from newsletter.services.subscriptions import subscriber_export
+    from newsletter.services.privacy import subscriber_export
 
     subscriber, delivery = _sent_digest()
     item = _item(delivery, "diffusion models")

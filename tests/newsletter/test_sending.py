@@ -8,25 +8,17 @@ import json
 import time
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from django.conf import LazySettings
-from django.db import DatabaseError, connection
 from django.test import Client
 from django.utils import timezone
 
 from newsletter import tokens
+from newsletter.emails import retry_delay
 from newsletter.models import Delivery, Edition, Subscriber, Suppression, TrackingEvent
-from newsletter.services.digests import digest_plan
-from newsletter.services.sending import (
-    _DirectStatements,
-    claim_sql,
-    deliveries_recover,
-    deliveries_send,
-    renderer_for,
-    retry_delay,
-)
+from newsletter.services.planning import digest_plan
+from newsletter.services.sending import deliveries_recover, deliveries_send, renderer_for
 from newsletter.services.suppressions import email_is_suppressed, email_suppress
 from tests.esp_standin import EspStandIn
 from tests.newsletter.conftest import subscriber_create
@@ -86,116 +78,6 @@ def test_sending_again_sends_nothing_more(esp: EspStandIn) -> None:
 
     assert (again.sent, again.failed, again.retry_ids) == (0, 0, [])
     assert len(esp.accepted) == 2
-
-
-@pytest.mark.usefixtures("edition")
-def test_stamps_on_postgresql_are_prepared_and_leave_the_session_as_it_was(esp: EspStandIn) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements and synchronous_commit are PostgreSQL's")
-    ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
-
-    assert deliveries_send(delivery_ids=ids).sent == 2
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone() == ("on",)
-    assert any(sql.startswith('UPDATE "newsletter_delivery" SET "status"') for sql in prepared), prepared
-
-
-@pytest.mark.usefixtures("edition")
-def test_stamps_survive_prepared_statements_dropped_between_batches(esp: EspStandIn) -> None:
-    """psycopg deallocates every prepared statement after a failed transaction; stamps prepare theirs again."""
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-    first = _planned(("ada@example.org", ["agents"]))
-    assert deliveries_send(delivery_ids=first).sent == 1
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-
-    second = _planned(("bob@example.org", ["in-context learning"]))
-    assert deliveries_send(delivery_ids=second).sent == 1
-
-    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
-    assert all(sent_at is not None for sent_at in Delivery.objects.values_list("sent_at", flat=True))
-
-
-@pytest.mark.usefixtures("edition")
-def test_stamps_run_unprepared_when_prepared_statements_are_off(esp: EspStandIn) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
-    ids = _planned(("ada@example.org", ["agents"]), ("bob@example.org", ["in-context learning"]))
-    raw = connection.connection
-    before = _prepared_statement_names()
-    threshold, raw.prepare_threshold = raw.prepare_threshold, None  # as DATABASE_PREPARED_STATEMENTS=false
-    try:
-        assert deliveries_send(delivery_ids=ids).sent == 2
-    finally:
-        raw.prepare_threshold = threshold
-    assert _prepared_statement_names() == before
-    assert list(Delivery.objects.values_list("status", flat=True)) == [Delivery.Status.SENT] * 2
-
-
-def _prepared_statement_names() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        return {name for (name,) in cursor.fetchall()}
-
-
-def test_a_failed_direct_statement_raises_djangos_database_error() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("the direct path is PostgreSQL's")
-    connection.ensure_connection()
-    direct = _DirectStatements(connection.connection)
-
-    with pytest.raises(DatabaseError, match="no_such_table"):
-        direct.execute("UPDATE no_such_table SET x = $1", ["1"])
-
-
-@pytest.mark.usefixtures("edition")
-def test_a_claim_finds_its_rows_by_id_whatever_the_statistics_say_of_pending_rows() -> None:
-    """Statistics taken while few rows were pending (as before a plan run) once led PostgreSQL to AND the ids
-    with the whole partial index of pending rows: a claim read every pending row of the ledger."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the claim's UPDATE ... RETURNING is PostgreSQL's")
-    subscriber = subscriber_create("ada@example.org", ["agents"])
-    edition = Edition.objects.get()
-    rows = [
-        Delivery(subscriber=subscriber, period=f"p{n}", edition=edition, status=Delivery.Status.SENT)
-        for n in range(5_000)
-    ]
-    ids = [row.pk for row in Delivery.objects.bulk_create(rows)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
-    Delivery.objects.update(status=Delivery.Status.PENDING)
-
-    with connection.cursor() as cursor:
-        params: list[Any] = [Delivery.Status.SENDING, "c", timezone.now(), ids[:500], Delivery.Status.PENDING]
-        cursor.execute(f"EXPLAIN {claim_sql()}", params)
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-
-    assert "delivery_pending_since" not in plan, plan
-    assert "newsletter_delivery_pkey" in plan, plan
-
-
-@pytest.mark.usefixtures("edition")
-def test_the_ledgers_picks_are_written_and_read_back_with_lz4_on_postgresql(esp: EspStandIn) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("column compression is PostgreSQL's")
-    many = ["language models", "agents", "reasoning", "diffusion", "video", "benchmark", "reinforcement learning"]
-    ids = _planned(("ada@example.org", many))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_column_compression(papers), length(papers::text) FROM newsletter_delivery WHERE id = %s",
-            ids,
-        )
-        compression, length = cursor.fetchone()
-    assert length > 2_100, length  # beyond the size PostgreSQL compresses at: what is read back was compressed
-    assert compression == "lz4"
-
-    assert deliveries_send(delivery_ids=ids).sent == 1
-    assert Delivery.objects.get().papers[0]["paper_id"] in {p.pk for p in Edition.objects.get().papers.all()}
 
 
 @pytest.mark.usefixtures("edition")

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from newsletter.models import Delivery, TrackingEvent
 from newsletter.send_rate import send_rate
-from newsletter.services.digests import digest_plan
 from newsletter.services.inflight import claim_new, claim_window
+from newsletter.services.planning import digest_plan
 from newsletter.services.sending import deliveries_recover, deliveries_send
 from tests.esp_standin import EspStandIn
 from tests.newsletter.conftest import subscriber_create

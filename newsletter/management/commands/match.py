@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from newsletter.matching import InterestError, Match, parse_interest
+from newsletter.paper_indexes import paper_index_build
 from newsletter.services.fusion import FusedMatch, fused_interest_matches
-from newsletter.services.matching import paper_index_build
 from papers.selectors import paper_texts
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.matching import PaperIndex, PaperText, build_index, learn_acronyms, percolate
-from newsletter.matching.percolation import _can_fork
+from newsletter.matching.evaluation import can_fork
 from papers.parsers import parse_dump  # pure, like the matcher: no Django
 
 from .helpers import FILLER, index_of, matched_ids
@@ -109,7 +109,7 @@ def test_a_subscriber_without_matches_gets_an_empty_digest() -> None:
     assert [key for key, _ in result.iter_paper_bits()] == [1, 2]
 
 
-@pytest.mark.skipif(not _can_fork(), reason="needs the fork start method")
+@pytest.mark.skipif(not can_fork(), reason="needs the fork start method")
 def test_several_workers_give_the_same_results_as_one() -> None:
     index = _seed_index()
     rng = random.Random(3)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 
 from newsletter.matching import percolate
-from newsletter.matching.percolation import (
-    PercolationMemo,
-    percolate_memo,
+from newsletter.matching.percolation import PercolationMemo, percolate_memo
+from newsletter.matching.ranking import (
     percolation_explain,
     percolation_iter_formatted,
     percolation_iter_ranked,

@@ -16,7 +16,7 @@ from newsletter.matching.fusion import (
     semantic_scores,
     stored_model,
 )
-from newsletter.matching.percolation import percolation_iter_ranked
+from newsletter.matching.ranking import percolation_iter_ranked
 from newsletter.matching.scoring import excluded
 from newsletter.matching.semantic import SemanticLayer, lexical_rows
 

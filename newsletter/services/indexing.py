@@ -1,4 +1,7 @@
-"""Glue between stored papers and the pure matcher: learned acronyms, paper indexes, the live preview."""
+"""Glue between stored papers and the pure matcher: acronym learning, interest vectors, picks, the live preview.
+
+Reads (the learned table, a paper index) are in newsletter.selectors; the writes here are named for them.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +23,6 @@ from newsletter.matching import (
     Match,
     PaperId,
     PaperIndex,
-    PaperText,
-    build_index,
     compile_interest,
     match_interest,
     parse_interests,
@@ -30,14 +31,10 @@ from newsletter.matching import (
 from newsletter.matching.fusion import interest_vector_text
 from newsletter.matching.interests import interests_truncate
 from newsletter.matching.labels import interest_labels
-from newsletter.matching.percolation import (
-    PercolationMemo,
-    percolate_memo,
-    percolation_explain,
-    percolation_iter_formatted,
-    percolation_iter_ranked,
-)
+from newsletter.matching.percolation import PercolationMemo, percolate_memo
+from newsletter.matching.ranking import percolation_explain, percolation_iter_formatted, percolation_iter_ranked
 from newsletter.models import AcronymState, InterestVector
+from newsletter.paper_indexes import acronyms_current, acronyms_pending, paper_index_build
 from newsletter.services.fusion import interest_vectors_stored
 from newsletter.services.preview import preview_semantic, preview_suggestions, preview_why
 from papers.embedding import MODEL_ID, EncoderUnavailable
@@ -56,19 +53,19 @@ PREVIEW_PLANS_KEPT = 20_000  # memoised word and clause plans on the preview ind
 DIGEST_MAX_PAPERS = 100
 
 
-def acronyms_current() -> AcronymTable:
-    """The learned acronym table, first extended with every paper that arrived since the last call."""
-    state = AcronymState.objects.filter(pk=1).first() or AcronymState(pk=1)
-    new_papers = paper_texts(after_id=state.learned_through_paper_id)
-    table = AcronymTable.from_json(state.table) if state.table else AcronymTable()
-    if not new_papers:
-        return table
-    table.learn(texts=(f"{title}. {abstract}" for _, title, abstract in new_papers))
-    with transaction.atomic():
-        AcronymState.objects.update_or_create(
-            pk=1,
-            defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
-        )
+def acronyms_learn() -> AcronymTable:
+    """The learned acronym table, extended with every paper that arrived since it was last stored, and stored.
+
+    The one write of learning: planning calls it once a run. Reads use `selectors.acronyms_current`, which
+    learns the same papers in memory and writes nothing.
+    """
+    state, table, new_papers = acronyms_pending()
+    if new_papers:
+        with transaction.atomic():
+            AcronymState.objects.update_or_create(
+                pk=state.pk,
+                defaults={"table": table.to_json(), "learned_through_paper_id": max(p[0] for p in new_papers)},
+            )
     return table
 
 
@@ -93,11 +90,6 @@ def interest_vectors_compute(*, interests: list[str]) -> int:
             logger.error("interest vectors not computed: %s", error)
             return 0
     return len(fresh)
-
-
-def paper_index_build(*, papers: list[tuple[int, str, str]], acronyms: AcronymTable | None = None) -> PaperIndex:
-    texts = [PaperText(id=pk, title=title, abstract=abstract) for pk, title, abstract in papers]
-    return build_index(papers=texts, acronyms=acronyms if acronyms is not None else acronyms_current())
 
 
 def interest_matches(*, index: PaperIndex, interest: str) -> list[Match]:
@@ -160,10 +152,10 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
         result = percolate_memo(memo=memo, subscribers=[("preview", [*everywhere, text])])
         count = result.paper_bits("preview").bit_count()
         top = result.matches("preview", limit=PREVIEW_MATCHES_SHOWN)
-        papers = [_preview_paper(paper.matches[0], titles) for paper in top]
+        papers = [preview_paper(paper.matches[0], titles) for paper in top]
         results.append({"interest": labels.get(text, text), "count": count, "papers": papers})
         last = (text, result.paper_bits("preview"))
-    _plans_bound(index)
+    plans_bound(index)
     suggestions = preview_suggestions(index=index, interest=last[0], picked=last[1]) if last else []
     return {
         "papers_considered": len(index.papers),
@@ -174,7 +166,7 @@ def interests_preview(*, raw: str) -> dict[str, Any]:
     }
 
 
-def _plans_bound(index: PaperIndex) -> None:
+def plans_bound(index: PaperIndex) -> None:
     # The index memoises the plan of every word and clause it has scored, for its life (until papers change):
     # right for the day's digests, unbounded for a public endpoint that anyone can send new words to.
     if len(index.unit_plans) > PREVIEW_PLANS_KEPT or len(index.interest_plans) > PREVIEW_PLANS_KEPT:
@@ -182,7 +174,7 @@ def _plans_bound(index: PaperIndex) -> None:
         index.interest_plans.clear()
 
 
-def _preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
+def preview_paper(match: Match, titles: dict[Any, str]) -> dict[str, Any]:
     explanation = match.explanation
     return {
         "title": titles.get(match.paper_id, ""),
