@@ -33,9 +33,10 @@ from newsletter.matching.scoring import score_interest
 from newsletter.models import Edition, EditionPaper, Subscriber
 from newsletter.paper_indexes import acronyms_current, paper_index_build
 from newsletter.selectors import InterestRow, edition_latest, interests_top
-from newsletter.services.index_sharing import gc_paused, index_from_bytes, index_to_bytes
+from newsletter.services.index_sharing import index_from_bytes, index_to_bytes
 from newsletter.services.indexing import subscriber_picks
 from newsletter.services.rendering import DigestRenderer, RenderedDigest
+from newsletter.services.rendering.cache import gc_paused
 from papers.selectors import paper_texts
 
 logger = logging.getLogger(__name__)

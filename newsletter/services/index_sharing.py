@@ -10,28 +10,14 @@ A test pins that an index loaded from bytes matches as the built one does.
 
 from __future__ import annotations
 
-import gc
 import marshal
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from newsletter.matching import PaperIndex, PaperText
 from newsletter.matching.acronyms import AcronymLookup
 from newsletter.matching.index import IndexedPaper, Posting
+from newsletter.services.rendering.cache import gc_paused  # the one GC policy: none while building, one at the end
 
 FORMAT = 1  # bumped whenever PaperIndex, IndexedPaper or Posting change shape: older bytes are then ignored
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic collection while tens of thousands of long-lived objects are made (none is garbage)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def index_to_bytes(index: PaperIndex) -> bytes:

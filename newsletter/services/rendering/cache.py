@@ -4,7 +4,7 @@ A send worker keeps every renderer's shared parts (hundreds of thousands of bloc
 batch to batch, and planning holds as many long-lived objects while it runs; both free what they make by
 reference counting. The collector's passes over those objects were 6-17 % of their time, so:
 - `gc_settle()` after each send batch: collect the batch's garbage, then freeze what is left (gc.freeze);
-- `gc_paused()` around planning: no collection while it runs, one at the end;
+- `gc_paused()` around planning and the building of a shared paper index: no collection while it runs, one at the end;
 - `LongLivedMemo` for memos that must stay frozen.
 (The matcher's forked children disable the collector for their short life: matching/evaluation.py, pure,
 cannot import this.)
