@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -114,9 +115,13 @@ def interest_vectors_stored(*, texts: list[str]) -> dict[str, np.ndarray]:
     return found
 
 
-def semantic_layer(*, index: PaperIndex) -> SemanticLayer | None:
+def semantic_layer(
+    *, index: PaperIndex, vectors_of: Callable[[list[str]], np.ndarray] | None = None
+) -> SemanticLayer | None:
     """The fused matcher's vectors for `index` (one query), or None: no paper has vectors (old rows, the
-    embedding step off) or the model cannot load; the words alone decide then (percolation's lexical path)."""
+    embedding step off) or the model cannot load; the words alone decide then (percolation's lexical path).
+    `vectors_of` gives the interests' vectors: by default stored ones (`interest_vectors`); the preview passes
+    its own, kept in memory, since anyone may type anything there."""
     vectors, sentences = index_vectors(index)
     if not vectors.present.any():
         return None
@@ -128,7 +133,7 @@ def semantic_layer(*, index: PaperIndex) -> SemanticLayer | None:
     return SemanticLayer(
         vectors=vectors,
         sentences=sentences,
-        interest_vectors=interest_vectors,
+        interest_vectors=vectors_of or interest_vectors,
         interest_text=partial(_encoded_text, acronyms=index.acronyms),
         model=stored_model(),
     )

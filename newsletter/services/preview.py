@@ -18,17 +18,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from newsletter.matching import Match, PaperIndex
-from newsletter.matching.fusion import interest_vector_text, stored_model
 from newsletter.matching.semantic import SemanticLayer
 from newsletter.matching.suggestions import PhraseTable, closest_papers, suggest
-from newsletter.services.fusion import index_vectors
-from papers.embedding import DIMENSION, EncoderUnavailable, get_encoder
+from newsletter.services.fusion import semantic_layer
+from papers.embedding import DIMENSION, get_encoder
 
 logger = logging.getLogger(__name__)
 # Texts kept encoded for the preview (interests typed and candidate phrases): 384 floats each, 8 MB at most.
@@ -74,21 +72,7 @@ def preview_semantic(index: PaperIndex) -> tuple[SemanticLayer | None, PhraseTab
 
 
 def _layer(index: PaperIndex) -> SemanticLayer | None:
-    vectors, sentences = index_vectors(index)
-    if not vectors.present.any():
-        return None
-    try:
-        get_encoder()
-    except EncoderUnavailable as error:  # reported at start (papers.E001): the words alone decide
-        logger.warning("preview without the semantic layer: %s", error)
-        return None
-    return SemanticLayer(
-        vectors=vectors,
-        sentences=sentences,
-        interest_vectors=preview_vectors,
-        interest_text=partial(interest_vector_text, acronyms=index.acronyms),
-        model=stored_model(),
-    )
+    return semantic_layer(index=index, vectors_of=preview_vectors)
 
 
 def preview_suggestions(*, index: PaperIndex, interest: str, picked: int) -> list[str]:

@@ -32,7 +32,7 @@ def _trust_the_closest_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     weights = np.zeros(len(FEATURES))
     weights[FEATURES.index("z_sentence")] = 1.0
     model = FusionModel(FEATURES, np.zeros(len(FEATURES)), np.ones(len(FEATURES)), weights, -1.5, 0.5)
-    monkeypatch.setattr("newsletter.services.preview.stored_model", lambda: model)
+    monkeypatch.setattr("newsletter.services.fusion.stored_model", lambda: model)
 
 
 def _preview(client: Client, interests: str) -> dict[str, Any]:
