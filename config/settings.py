@@ -210,10 +210,12 @@ PAPERBOY_RETRY_BACKOFF_CAP_SECONDS = env.int("PAPERBOY_RETRY_BACKOFF_CAP_SECONDS
 # a crash at most this many rows per batch are in doubt. See docs/operations.md for sizing it.
 PAPERBOY_SEND_IN_FLIGHT = env.int("PAPERBOY_SEND_IN_FLIGHT", default=16)
 # Messages per second for the whole fleet (every worker on every host, shared through Redis): "" for no
-# limit, "200", or per ESP "postmark=200,amazon_ses=14". At most rate x BURST_SECONDS messages (at least one)
-# go at once: 0 spaces every message 1/rate apart.
+# limit, "200", or per ESP "postmark=200,amazon_ses=14": the ESP account's limit. The fleet keeps HEADROOM (a
+# fraction) of it unused, so that no 10-second window at the ESP counts more than the limit (newsletter/
+# send_rate.py says why); a batch that starts late may take up to BURST_SECONDS of missed slots at once.
 PAPERBOY_SEND_RATE = env.str("PAPERBOY_SEND_RATE", default="")
-PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0.0)
+PAPERBOY_SEND_RATE_HEADROOM = env.float("PAPERBOY_SEND_RATE_HEADROOM", default=0.02)
+PAPERBOY_SEND_BURST_SECONDS = env.float("PAPERBOY_SEND_BURST_SECONDS", default=0.1)
 # Longest a message waits for its send slot (a 429's pause, a long queue at the rate) before its batch puts
 # the rest back for a retry with backoff instead of holding a worker.
 PAPERBOY_SEND_THROTTLE_WAIT_SECONDS = env.float("PAPERBOY_SEND_THROTTLE_WAIT_SECONDS", default=30.0)

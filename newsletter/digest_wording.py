@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from newsletter.matching.text import normalise, tokenise
@@ -48,7 +49,7 @@ def words_distinct(words: Sequence[str]) -> list[str]:
     """The matched words without repeats: a word or phrase is left out when another one listed holds it
     (same stems, in order) or says it again ("Diffusion, diffusion models, models, model" is "diffusion
     models"). Order kept; the longer form wins."""
-    stems = [tuple(token.stem for token in tokenise(normalise(word).lower())) for word in words]
+    stems = [_stems(word) for word in words]
     kept: list[str] = []
     for i, (word, own) in enumerate(zip(words, stems, strict=True)):
         if not own:
@@ -60,6 +61,11 @@ def words_distinct(words: Sequence[str]) -> list[str]:
         if not covered:
             kept.append(word)
     return kept
+
+
+@lru_cache(maxsize=65_536)  # a day's digests list the same few thousand matched words again and again
+def _stems(word: str) -> tuple[str, ...]:
+    return tuple(token.stem for token in tokenise(normalise(word).lower()))
 
 
 def _contains(longer: tuple[str, ...], part: tuple[str, ...]) -> bool:

@@ -51,6 +51,28 @@ def test_the_daily_run_benchmark_runs_at_a_tiny_size_and_times_every_phase(tmp_p
     assert {"claim", "render", "backend", "stamp"} <= set(hand_off["phases_summed_over_workers"])
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the daily-run benchmark is PostgreSQL's")
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the send workers share their rate through Redis")
+def test_the_esp_pace_benchmark_runs_at_a_tiny_size_and_settles_every_row(tmp_path: Path) -> None:
+    report = tmp_path / "esp.json"
+    name = connection.settings_dict["NAME"]
+    env = {**os.environ, "PAPERBOY_BENCH_DB": f"{name}_tinyesp"}
+    _run(
+        "bench_digests.py", "--esp", "--subscribers", "60", "--repeat", "1", "--phase-seconds", "0,0,2",
+        "--warm", "0.2", "--chunk", "10", "--window", "4", "--account-rate", "20", "--json", str(report), env=env,
+    )  # fmt: skip
+    ((run,),) = json.loads(report.read_text())
+    rated, rest = run["phases"]
+    assert rated["account_rate"] == 20 and rated["throttled_429"] == 0
+    assert rated["worker_cpu_ms_per_message"] > 0 and rated["standin_cpu_ms_per_message"] > 0
+    assert rest["accepted"] > 0
+    ledger = run["ledger"]
+    assert run["esp"]["addresses_with_two_or_more"] == 0
+    assert set(ledger) <= {"sent", "failed", "skipped", "failed in doubt"}  # none pending, none still sending
+    assert ledger["failed in doubt"] <= 4  # at most the window of the host that was killed
+    assert ledger["sent"] + ledger.get("failed", 0) == run["planned"]
+
+
 def test_the_matching_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     report = tmp_path / "matching.json"
     _run(

@@ -76,16 +76,14 @@ class Percolation(Generic[K]):
         self._offsets = array("q", [0])  # per subscriber: where their interests start in _slots
         self._slots = array("i")  # per interest use: its text's number
         self._text_to_interest = array("i")  # text number -> evaluated interest number, -1 if invalid
-        self._evaluated: list[Evaluated] = []
+        # Each distinct compiled interest's evaluation, by its number (what `interest_numbers` gives).
+        self.evaluated: list[Evaluated] = []
         # Per text number: the papers it matches, OR-ed with the papers it excludes shifted above them,
         # so that one OR over a subscriber's texts gathers both.
         self._combined: list[int] = []
-        # What the ranking views (ranking.py) keep per result: interest texts by number, paper numbers by id,
-        # evaluated interests by text, and the memo whose formatted items a chunked run shares.
-        self._ranking_texts: list[str | None] | None = None
-        self._explain_numbers: dict[PaperId, int] | None = None
-        self._explain_items: dict[str, Evaluated] | None = None
-        self._formatting_memo: PercolationMemo | None = None
+        self.view_caches = ViewCaches()  # kept by the ranking views (ranking.py), per result
+        # The memo this result was made with (percolate_memo): its formatted items are shared across chunks.
+        self.formatting_memo: PercolationMemo | None = None
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._keys)
@@ -93,16 +91,33 @@ class Percolation(Generic[K]):
     def __len__(self) -> int:
         return len(self._keys)
 
-    def _row(self, key: K) -> int:
+    def row(self, key: K) -> int:
+        """The subscriber's row: its place in the input order."""
         if self._rows_by_key is None:
             self._rows_by_key = {key: row for row, key in enumerate(self._keys)}
         return self._rows_by_key[key]
 
     def paper_bits(self, key: K) -> int:
         """Bit set of the subscriber's matched papers (bit n = paper n of the index): the cheap path."""
-        return self._row_bits(self._row(key))
+        return self.row_bits(self.row(key))
 
-    def _row_bits(self, row: int) -> int:
+    def interest_numbers(self, row: int) -> list[int]:
+        """The numbers (in `evaluated`) of the row's valid interests, ascending: evaluation order."""
+        slots = self._slots[self._offsets[row] : self._offsets[row + 1]]
+        return sorted({self._text_to_interest[slot] for slot in slots} - {-1})
+
+    def iter_matched(self) -> Iterator[tuple[K, int, list[int]]]:
+        """(subscriber, bit set of matched papers, `interest_numbers`) for every subscriber with a match, in
+        input order: what the ranking views walk, a million times a day (so written out, not by row)."""
+        text_to_interest, slots, offsets = self._text_to_interest, self._slots, self._offsets
+        for row, (key, bits) in enumerate(self.iter_paper_bits()):
+            if bits:
+                numbers = sorted({text_to_interest[slot] for slot in slots[offsets[row] : offsets[row + 1]]})
+                if numbers[0] < 0:  # an invalid interest (-1) sorts first
+                    del numbers[0]
+                yield key, bits, numbers
+
+    def row_bits(self, row: int) -> int:
         slots = self._slots[self._offsets[row] : self._offsets[row + 1]]
         return self._split(reduce(operator.or_, map(self._combined.__getitem__, slots), 0))
 
@@ -128,15 +143,13 @@ class Percolation(Generic[K]):
         Ranking is cheap; explaining is not (a snippet per interest and paper), so pass `limit` when the
         digest shows only the first few papers: only those are explained.
         """
-        row = self._row(key)
-        bits = self._row_bits(row)
+        row = self.row(key)
+        bits = self.row_bits(row)
         if not bits:
             return []
-        slots = self._slots[self._offsets[row] : self._offsets[row + 1]]
-        evaluated = {self._text_to_interest[slot] for slot in slots} - {-1}
         per_paper: dict[int, list[tuple[Evaluated, float]]] = defaultdict(list)
-        for interest in sorted(evaluated):
-            item = self._evaluated[interest]
+        for interest in self.interest_numbers(row):
+            item = self.evaluated[interest]
             for number in iter_bits(item.bits & bits):
                 per_paper[number].append((item, item.scored[number]))
         ranked = rank_found(per_paper, fused=self.semantic is not None)[:limit]
@@ -195,8 +208,8 @@ def percolate(
     stats.subscribers = len(result._keys)
     stats.interest_uses = len(result._slots)
     stats.distinct_texts = len(distinct)
-    stats.distinct_interests = len(result._evaluated)
-    stats.interest_matches = sum(len(item.scored) for item in result._evaluated)
+    stats.distinct_interests = len(result.evaluated)
+    stats.interest_matches = sum(len(item.scored) for item in result.evaluated)
     return result
 
 
@@ -226,9 +239,9 @@ def _reorder(values: Sequence[_T], order: list[int]) -> Any:
 
 
 def _absorb(result: Percolation[K], shard: Shard) -> None:
-    offset = len(result._evaluated)
+    offset = len(result.evaluated)
     papers = len(result.index)
-    result._evaluated.extend(shard.evaluated)
+    result.evaluated.extend(shard.evaluated)
     result.stats.invalid.update(shard.invalid)
     for number in shard.numbers:
         if number < 0:
@@ -238,6 +251,16 @@ def _absorb(result: Percolation[K], shard: Shard) -> None:
             item = shard.evaluated[number]
             result._text_to_interest.append(offset + number)
             result._combined.append(item.bits | item.excludes << papers)
+
+
+@dataclass(slots=True)
+class ViewCaches:
+    """What the ranking views (ranking.py) keep per result, each made on first use: the interest texts by
+    evaluated number, the paper numbers by id, and the evaluated interests by text (for explanations)."""
+
+    texts: list[str | None] | None = None
+    paper_numbers: dict[PaperId, int] | None = None
+    evaluated_by_text: dict[str, Evaluated] | None = None
 
 
 @dataclass(slots=True)
@@ -273,7 +296,7 @@ def percolate_memo(*, memo: PercolationMemo, subscribers: Sequence[tuple[K, Sequ
     memo.invalid.update(shard.invalid)
     for text, number in zip(new, shard.numbers, strict=True):
         memo.by_text[text] = -1 if number < 0 else _memo_add(memo, shard.evaluated[number])
-    result._evaluated = memo.evaluated
+    result.evaluated = memo.evaluated
     numbers = [memo.by_text[text] for text in distinct]
     result._text_to_interest = array("i", numbers)
     result._combined = [memo.combined[number] if number >= 0 else 0 for number in numbers]
@@ -283,7 +306,7 @@ def percolate_memo(*, memo: PercolationMemo, subscribers: Sequence[tuple[K, Sequ
     stats.distinct_texts = len(distinct)
     stats.distinct_interests = len({number for number in numbers if number >= 0})
     stats.invalid = {text: memo.invalid[text] for text in distinct if text in memo.invalid}
-    result._formatting_memo = memo  # read by percolation_iter_formatted
+    result.formatting_memo = memo
     return result
 
 

@@ -49,7 +49,7 @@ def _is_related(evaluated: list[Evaluated], number: int, interests: Iterable[int
 
 
 def _ranked_of(
-    result: Percolation[Any], row: int, bits: int, texts: list[str | None], limit: int | None
+    result: Percolation[Any], numbers: list[int], bits: int, texts: list[str | None], limit: int | None
 ) -> list[RankedPaper]:
     """What `matches(key, explain=False, limit=...)` ranks, with each match's interest text and no explanation.
 
@@ -57,9 +57,7 @@ def _ranked_of(
     paper's interests best first (ties in evaluation order). The text of an interest is its compiled form's
     (as `Match.interest` is), looked up once per evaluated interest in `texts`.
     """
-    slots = result._slots[result._offsets[row] : result._offsets[row + 1]]
-    numbers = sorted({result._text_to_interest[slot] for slot in slots} - {-1})
-    evaluated = result._evaluated
+    evaluated = result.evaluated
     per_paper: dict[int, list[tuple[float, int]]] = {}
     for position, interest in enumerate(numbers):
         item = evaluated[interest]
@@ -92,21 +90,22 @@ def _ranked_of(
 def _text_of(result: Percolation[Any], texts: list[str | None], interest: int) -> str:
     text = texts[interest]
     if text is None:
-        text = texts[interest] = compiled_of(result.index, result._evaluated[interest]).text
+        text = texts[interest] = compiled_of(result.index, result.evaluated[interest]).text
     return text
 
 
 def _ranking_texts(result: Percolation[Any]) -> list[str | None]:
-    if result._ranking_texts is None:
-        result._ranking_texts = [None] * len(result._evaluated)
-    return result._ranking_texts
+    caches = result.view_caches
+    if caches.texts is None:
+        caches.texts = [None] * len(result.evaluated)
+    return caches.texts
 
 
 def percolation_ranked(result: Percolation[K], key: K, *, limit: int | None = None) -> list[RankedPaper]:
     """One subscriber's matched papers, best first, as (paper id, score, interest texts): no explanation."""
-    row = result._row(key)
-    bits = result._row_bits(row)
-    return _ranked_of(result, row, bits, _ranking_texts(result), limit) if bits else []
+    row = result.row(key)
+    bits = result.row_bits(row)
+    return _ranked_of(result, result.interest_numbers(row), bits, _ranking_texts(result), limit) if bits else []
 
 
 def percolation_iter_ranked(
@@ -114,21 +113,21 @@ def percolation_iter_ranked(
 ) -> Iterator[tuple[K, list[RankedPaper]]]:
     """(subscriber, ranked papers) for every subscriber with at least one match, in input order."""
     texts = _ranking_texts(result)
-    for row, (key, bits) in enumerate(result.iter_paper_bits()):
-        if bits:
-            yield key, _ranked_of(result, row, bits, texts, limit)
+    for key, bits, numbers in result.iter_matched():
+        yield key, _ranked_of(result, numbers, bits, texts, limit)
 
 
 def percolation_explain(result: Percolation[Any], *, paper_id: PaperId, interest: str) -> Match | None:
     """Why `paper_id` matched `interest` (a text `ranked` reported), as `matches` would explain it; None if it
     did not match. Each interest is compiled once per result; the explanation itself is built on every call."""
-    numbers = result._explain_numbers
+    caches = result.view_caches
+    numbers = caches.paper_numbers
     if numbers is None:
-        numbers = result._explain_numbers = {indexed.paper.id: n for n, indexed in enumerate(result.index.papers)}
-    by_text = result._explain_items
+        numbers = caches.paper_numbers = {indexed.paper.id: n for n, indexed in enumerate(result.index.papers)}
+    by_text = caches.evaluated_by_text
     if by_text is None:
-        by_text = result._explain_items = {}
-        for item in result._evaluated:
+        by_text = caches.evaluated_by_text = {}
+        for item in result.evaluated:
             by_text.setdefault(compiled_of(result.index, item).text, item)
     number = numbers.get(paper_id)
     found = by_text.get(interest)
@@ -148,13 +147,9 @@ def percolation_iter_formatted(
     (paper, those interests) (bounded: such combinations are many more). No explanation is built.
     """
     formatter = _Formatter(result, item)
-    evaluated, text_to_interest = result._evaluated, result._text_to_interest
-    slots, offsets = result._slots, result._offsets
+    evaluated = result.evaluated
     fused = result.semantic is not None
-    for row, (key, bits) in enumerate(result.iter_paper_bits()):
-        if not bits:
-            continue
-        numbers = sorted({text_to_interest[slot] for slot in slots[offsets[row] : offsets[row + 1]]})
+    for key, bits, numbers in result.iter_matched():
         per_paper = _gathered(evaluated, numbers, bits)
         order = sorted(  # rank_key, inlined: a call per paper and subscriber showed in planning a million
             (
@@ -182,8 +177,6 @@ def _gathered(evaluated: list[Evaluated], numbers: list[int], bits: int) -> dict
     """Paper number -> [score, interest, score, interest, ...] over the subscriber's interests `numbers`."""
     per_paper: dict[int, list[Any]] = {}
     for interest in numbers:
-        if interest < 0:
-            continue
         found = evaluated[interest]
         matched = found.bits & bits
         if not matched:
@@ -204,7 +197,7 @@ class _Formatter:
     for one call."""
 
     def __init__(self, result: Percolation[Any], item: Callable[[PaperId, float, tuple[str, ...], bool], str]) -> None:
-        memo = result._formatting_memo
+        memo = result.formatting_memo
         self.single: dict[tuple[int, int], tuple[str, tuple[PaperId, str]]] = memo.single if memo else {}
         self._several: dict[tuple[Any, ...], tuple[str, tuple[PaperId, str]]] = memo.several if memo else {}
         self._result, self._texts, self._item = result, _ranking_texts(result), item

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
+from django.conf import LazySettings, settings
 from django.core.exceptions import ImproperlyConfigured
 
 from newsletter.send_rate import SendRate, SendRateConfig, SendTooLate, esp_name, rate_parse
@@ -19,9 +19,9 @@ def make_rate(request: pytest.FixtureRequest) -> object:
     url = settings.REDIS_URL if request.param == "redis" else ""
     made: list[SendRate] = []
 
-    def make(per_second: float, burst_seconds: float = 0.0) -> SendRate:
-        rate = SendRate(SendRateConfig(esp="test-esp", per_second=per_second, burst_seconds=burst_seconds),
-                        redis_url=url)  # fmt: skip
+    def make(per_second: float, burst_seconds: float = 0.0, headroom: float = 0.0) -> SendRate:
+        config = SendRateConfig(esp="test-esp", per_second=per_second, burst_seconds=burst_seconds, headroom=headroom)
+        rate = SendRate(config, redis_url=url)
         made.append(rate)
         return rate
 
@@ -59,6 +59,28 @@ def _next_slot(rate: SendRate) -> float:
     if rate._redis is not None:
         return float(rate._redis.client.get(rate._schedule_key))
     return _local_schedule(rate.config.esp)._tat
+
+
+def test_the_headroom_spaces_slots_under_the_account_limit(make_rate: object) -> None:
+    rate = make_rate(100, headroom=0.2)  # type: ignore[operator]  # 80 a second: 12.5 ms apart
+    rate._take_slot(longest_wait=60)
+    started = _next_slot(rate)
+    for _ in range(20):
+        rate._take_slot(longest_wait=60)
+
+    assert _next_slot(rate) - started == pytest.approx(20 * 0.0125, abs=1e-4)
+
+
+def test_a_headroom_outside_zero_to_a_half_is_refused(settings: LazySettings) -> None:
+    from newsletter.send_rate import send_rate_config
+
+    settings.PAPERBOY_SEND_RATE = "200"
+    settings.PAPERBOY_SEND_RATE_HEADROOM = 0.02
+    assert send_rate_config().interval == pytest.approx(1 / 196)
+    for bad in (-0.1, 0.5, 2.0):
+        settings.PAPERBOY_SEND_RATE_HEADROOM = bad
+        with pytest.raises(ImproperlyConfigured, match="PAPERBOY_SEND_RATE_HEADROOM"):
+            send_rate_config()
 
 
 def test_a_burst_lets_that_many_go_at_once_and_no_more(make_rate: object) -> None:
