@@ -14,7 +14,8 @@ request takes a little longer than the one before, and slots spaced exactly at t
 ESP unevenly, a few more than `rate * T` inside some windows of T seconds (4 in 10 s at 200/s, measured). With
 the headroom, at most `r * (T + burst + spread) + 1` messages arrive in any T seconds (r the rate less its
 headroom, burst = PAPERBOY_SEND_BURST_SECONDS, spread: how unevenly they arrive), which for T = 10 s stays under
-the account's `rate * T` while burst + spread stay under 0.2 s, and the fleet still sends within 2-3 % of it.
+the account's `rate * T` while burst + spread stay under 0.2 s; the fleet still sends within 5 % of it (3.5-4.5 %
+under at 200/s, measured: docs/performance.md).
 The burst lets a batch that starts late (its predecessor drained, its rows claimed) take up the slots it
 missed, instead of losing them.
 
